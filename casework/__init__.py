@@ -1,0 +1,1 @@
+"""The domain core: models, references, calendar, policy, case lifecycle, audit."""

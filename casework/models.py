@@ -1,0 +1,194 @@
+"""Storage: SQLAlchemy 2.0 typed models. Migrations in casework/migrations follow these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from casework.vocabulary import CaseStatus, Disposition, OutboxStatus
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Submission(Base):
+    """One raw inbound item, stored byte for byte before anything else runs."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("source", "natural_key", name="uq_submission_source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # "email" or "letter"
+    natural_key: Mapped[str] = mapped_column(String(500))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[dt.datetime]
+    stored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    disposition: Mapped[str] = mapped_column(String(20), default=Disposition.PENDING, index=True)
+    reason: Mapped[str | None] = mapped_column(Text)  # why held/discarded, readable by a person
+    error: Mapped[str | None] = mapped_column(Text)  # the exception when failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    processed_at: Mapped[dt.datetime | None]
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    extracted_text: Mapped[str | None] = mapped_column(Text)  # OCR or parsed text, for re-runs and staff
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # OCR confidence, letter address …
+
+    case: Mapped[Case | None] = relationship(back_populates="submissions")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="submission", cascade="all")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    filename: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int]
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)  # None when over the size cap
+    truncated: Mapped[bool] = mapped_column(default=False)
+
+    submission: Mapped[Submission] = relationship(back_populates="attachments")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    category: Mapped[str] = mapped_column(String(30))
+    flags: Mapped[list[str]] = mapped_column(default=list)
+    stage: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN, index=True)
+    held_reason: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None]
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    resident_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    resident_name: Mapped[str | None] = mapped_column(String(300))
+    resident_address: Mapped[list[str] | None] = mapped_column(JSON)
+    subject: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[dt.datetime]  # when it reached the landlord (not when we processed it)
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None]
+    priority: Mapped[int] = mapped_column(default=0, index=True)  # higher is more urgent
+
+    submissions: Mapped[list[Submission]] = relationship(back_populates="case")
+    clocks: Mapped[list[Clock]] = relationship(back_populates="case", cascade="all", order_by="Clock.due_at")
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", cascade="all", order_by="CaseEvent.id")
+
+
+class Clock(Base):
+    """A deadline with the rule that set it."""
+
+    __tablename__ = "clocks"
+    __table_args__ = (UniqueConstraint("case_id", "kind", name="uq_clock_case_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    starts_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime]
+    rule: Mapped[str] = mapped_column(Text)
+    met_at: Mapped[dt.datetime | None]
+
+    case: Mapped[Case] = relationship(back_populates="clocks")
+
+
+class CaseEvent(Base):
+    """The audit trail: who or what did what, when."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))  # "system", "classifier", a staff login
+    action: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    confidence: Mapped[float | None]
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    kind: Mapped[str] = mapped_column(String(30))  # an AckKind
+    channel: Mapped[str] = mapped_column(String(10), default="email")  # "email" or "letter"
+    to_address: Mapped[str | None] = mapped_column(String(320), index=True)
+    postal_address: Mapped[list[str] | None] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)  # stable across retries
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.QUEUED)
+    reason: Mapped[str | None] = mapped_column(Text)  # why suppressed or failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class ReferenceCounter(Base):
+    __tablename__ = "reference_counters"
+
+    prefix: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)

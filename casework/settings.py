@@ -1,0 +1,169 @@
+"""The one typed settings object, built once from the environment and/or a TOML file.
+
+Environment variables use the prefix ``INTAKE_`` and ``__`` between nested names, e.g.
+``INTAKE_DATABASE_URL``, ``INTAKE_SMTP__HOST``, ``INTAKE_POLICY__NATION``. A TOML file named by
+``INTAKE_CONFIG`` (or ``--config``) supplies the same names as tables; the environment wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from casework.errors import ConfigurationError
+
+
+class LandlordSettings(BaseModel):
+    name: str = "Example Homes"
+    address: list[str] = ["Example Homes", "1 High Street", "Exampletown", "EX1 1AA"]
+    email: str = "complaints@example.org"
+    phone: str = "0300 000 0000"
+    website: str = "www.example.org"
+    complaints_policy_url: str = "www.example.org/complaints"
+
+
+class PolicySettings(BaseModel):
+    """The complaint policy. Defaults are the Housing Ombudsman Complaint Handling Code 2024."""
+
+    nation: Literal["ENG", "WLS", "SCT", "NIR"] = "ENG"
+    closure_days: list[dt.date] = []
+    closing_time: dt.time | None = None  # receipt after this counts as the next working day
+    timezone: str = "Europe/London"
+    stage1_ack_days: int = 5
+    stage1_response_days: int = 10
+    stage1_response_from: Literal["acknowledgement", "receipt"] = "acknowledgement"
+    stage1_extension_days: int = 10
+    stage2_ack_days: int = 5
+    stage2_response_days: int = 20
+    stage2_extension_days: int = 20
+    time_limit_months: int = 12
+    emergency_hazard_hours: int = 24
+    damp_mould_investigation_days: int = 10
+    damp_mould_summary_days: int = 3
+    frontline_resolution_days: int = 0  # an informal step before stage 1 (the Code bans it)
+    escalation_requires_reasons: bool = False
+    escalation_window_days: int | None = None  # calendar days after stage 1 response
+    auto_close_after_days: int | None = None  # working days after stage 1 outcome
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value
+
+
+class ImapSourceSettings(BaseModel):
+    name: str
+    host: str
+    port: int = 993
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str
+    password: str
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    timeout_seconds: float = 30.0
+
+
+class MaildirSourceSettings(BaseModel):
+    name: str
+    path: Path
+
+
+class LetterSourceSettings(BaseModel):
+    name: str = "letters"
+    path: Path
+    receipt_date_from: Literal["convention", "mtime"] = "convention"
+    ocr_languages: str = "eng"
+    min_ocr_confidence: float = 60.0
+
+
+class SmtpSettings(BaseModel):
+    host: str | None = None  # None: the file transport writes .eml files under var/
+    port: int = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    timeout_seconds: float = 30.0
+
+
+class OutboxSettings(BaseModel):
+    max_acks_per_sender_per_day: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_seconds: float = Field(default=60.0, gt=0)
+    batch_size: int = Field(default=50, ge=1)
+
+
+class ClassifierSettings(BaseModel):
+    model_path: Path | None = None  # None: the model shipped in classifier/models/
+    confidence_threshold: float | None = None  # None: the threshold stored with the model
+
+
+class ReferenceSettings(BaseModel):
+    format: str = "{prefix}-{year}-{number:06d}"
+    prefixes: dict[str, str] = {
+        "complaint": "CMP",
+        "service_request": "SR",
+        "compliment": "CPL",
+        "out_of_scope": "GEN",
+    }
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", env_nested_delimiter="__", extra="forbid")
+
+    var_dir: Path = Path("var")
+    database_url: str | None = None  # None: a SQLite file under var_dir
+    log_level: str = "INFO"
+    poll_seconds: float = 60.0
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    landlord: LandlordSettings = LandlordSettings()
+    policy: PolicySettings = PolicySettings()
+    imap: list[ImapSourceSettings] = []
+    maildir: list[MaildirSourceSettings] = []
+    letters: LetterSourceSettings | None = None
+    smtp: SmtpSettings = SmtpSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
+    references: ReferenceSettings = ReferenceSettings()
+    templates_dir: Path | None = None  # None: the templates/ folder shipped with the service
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = os.environ.get("INTAKE_CONFIG")
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'intake.db'}"
+
+
+def load_settings(config_file: Path | None = None, **overrides) -> Settings:
+    """Build and validate the settings, or raise ConfigurationError saying what is wrong."""
+    if config_file is not None:
+        if not Path(config_file).is_file():
+            raise ConfigurationError(f"config file not found: {config_file}")
+        os.environ["INTAKE_CONFIG"] = str(config_file)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["invalid settings:"]
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {where}: {error['msg']}")
+    return "\n".join(lines)

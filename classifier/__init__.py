@@ -1,0 +1,15 @@
+"""Classification: category, confidence, flags and model version for a message's text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Classification:
+    category: str  # a casework.vocabulary.Category value
+    confidence: float  # calibrated probability of that category, 0..1
+    flags: frozenset[str]  # casework.vocabulary.Flag values
+    model_version: str
+    explanation: tuple[str, ...] = field(default=(), compare=False)  # words/phrases that weighed most
+    auto_acknowledge: bool = True  # False: below the threshold; neutral acknowledgement and triage

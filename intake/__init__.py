@@ -1,0 +1,1 @@
+"""Sources (IMAP, Maildir, scanned letters), parsing, auto-reply detection, the pipeline runner."""

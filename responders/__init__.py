@@ -1,0 +1,1 @@
+"""Acknowledgement selection and rendering, the outbox, the SMTP sender, letter PDFs."""

@@ -1,0 +1,1 @@
+"""The staff web app: queue, case view, template editor, reports (a later issue)."""
