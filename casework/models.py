@@ -192,3 +192,14 @@ class ReferenceCounter(Base):
     prefix: Mapped[str] = mapped_column(String(20), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_number: Mapped[int] = mapped_column(default=0)
+
+
+class SourceCheckpoint(Base):
+    """Where a source got to, e.g. an IMAP folder's UIDVALIDITY and last UID seen."""
+
+    __tablename__ = "source_checkpoints"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
