@@ -1,0 +1,208 @@
+"""Acknowledgement templates: the context they get, rendering, and a check of every template.
+
+Templates live in ``templates/email/<kind>/`` as ``subject.txt``, ``body.txt`` and ``body.html``,
+one folder per AckKind. Managers edit them, so they run in Jinja2's sandbox, a missing variable is
+an error (StrictUndefined) rather than a silent blank, and HTML is autoescaped: what a resident
+wrote (their name, the excerpt of their message, their subject) can never become markup.
+
+Context variables (built by ``acknowledgement_context``):
+    reference, stage, is_final_stage, category, category_label, resident_name (or None),
+    resident_subject (or None), understood, received_on, acknowledgement_due (or None),
+    response_due (or None), how_to_correct, landlord (name, address, email, phone, website,
+    complaints_policy_url), ombudsman (name, address, phone, website).
+Dates are written like "Friday 4 December 2026", in Europe/London.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+
+from casework.models import Case
+from casework.settings import LandlordSettings
+from casework.vocabulary import AckKind, Category, ClockKind
+
+TEMPLATES_DIR = Path(__file__).parents[1] / "templates"
+PARTS = ("subject.txt", "body.txt", "body.html")
+LONDON = ZoneInfo("Europe/London")
+
+# Since 13 January 2026 the Ombudsman takes new complaints by online form, not email:
+# there is deliberately no email address here.
+OMBUDSMAN: dict[str, Any] = {
+    "name": "Housing Ombudsman Service",
+    "address": ["PO Box 1484", "Unit D", "Preston", "PR2 0ET"],
+    "phone": "0300 111 3000",
+    "website": "www.housing-ombudsman.org.uk",
+}
+
+CATEGORY_LABELS = {
+    Category.COMPLAINT: "complaint",
+    Category.SERVICE_REQUEST: "service request",
+    Category.COMPLIMENT: "compliment",
+    Category.OUT_OF_SCOPE: "general enquiry",
+}
+
+# Words a neutral acknowledgement must never contain: it must not name a category.
+CATEGORY_WORDS = ("complain", "service request", "compliment", "out of scope", "enquiry", "stage")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+
+
+class TemplateSet:
+    """The acknowledgement templates in one folder, rendered safely."""
+
+    def __init__(self, templates_dir: Path | None = None) -> None:
+        self.templates_dir = Path(templates_dir) if templates_dir else TEMPLATES_DIR
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(self.templates_dir),
+            autoescape=select_autoescape(["html"], default_for_string=False, default=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> RenderedMessage:
+        """Render one kind; raises ValueError for an unknown kind, jinja2 errors for bad templates."""
+        folder = AckKind(kind).value
+        subject, text, html = (self._render_part(folder, part, context) for part in PARTS)
+        return RenderedMessage(subject=one_line(subject), text=text, html=html)
+
+    def _render_part(self, folder: str, part: str, context: Mapping[str, Any]) -> str:
+        return self.env.get_template(f"email/{folder}/{part}").render(context)
+
+    def validate(self) -> list[str]:
+        """Render every kind with a sample context and say, in plain words, what is wrong."""
+        context = sample_context()
+        problems: list[str] = []
+        for kind in AckKind:
+            problems.extend(f"{kind}: {problem}" for problem in self._check(kind, context))
+        return problems
+
+    def _check(self, kind: AckKind, context: Mapping[str, Any]) -> list[str]:
+        try:
+            rendered = self.render(kind, context)
+        except (TemplateError, OSError) as exc:
+            return [describe_template_error(exc)]
+        return check_rendered(kind, rendered, context)
+
+
+def one_line(subject: str) -> str:
+    """A subject is one line: newlines would let a template (or a resident) inject headers."""
+    return " ".join(subject.split())
+
+
+def describe_template_error(exc: Exception) -> str:
+    where = getattr(exc, "name", None) or getattr(exc, "filename", None) or ""
+    line = getattr(exc, "lineno", None)
+    place = f"{where} line {line}" if where and line else where
+    return f"{place}: {type(exc).__name__}: {exc}" if place else f"{type(exc).__name__}: {exc}"
+
+
+def check_rendered(kind: AckKind, rendered: RenderedMessage, context: Mapping[str, Any]) -> list[str]:
+    problems = _check_reference(rendered, context["reference"])
+    if "<script" in rendered.html.lower():
+        problems.append("body.html lets a resident's text through unescaped")
+    if kind in (AckKind.COMPLAINT_STAGE1, AckKind.COMPLAINT_STAGE2):
+        problems.extend(_check_complaint(rendered, context))
+    if kind == AckKind.NEUTRAL:
+        problems.extend(_check_neutral(rendered, context["reference"]))
+    return problems
+
+
+def _check_reference(rendered: RenderedMessage, reference: str) -> list[str]:
+    parts = {"subject.txt": rendered.subject, "body.txt": rendered.text, "body.html": rendered.html}
+    return [f"{name} does not give the reference" for name, body in parts.items() if reference not in body]
+
+
+def _check_complaint(rendered: RenderedMessage, context: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for name, body in (("body.txt", rendered.text), ("body.html", rendered.html)):
+        if context["response_due"] not in body:
+            problems.append(f"{name} does not give the date the response is due")
+        if OMBUDSMAN["website"] not in body:
+            problems.append(f"{name} does not give the Housing Ombudsman's website")
+        if "@housing-ombudsman" in body:
+            problems.append(f"{name} gives an Ombudsman email address (they take complaints by web form)")
+    return problems
+
+
+def _check_neutral(rendered: RenderedMessage, reference: str) -> list[str]:
+    found = names_a_category(rendered, reference)
+    return [f"the neutral acknowledgement names a category ({', '.join(found)})"] if found else []
+
+
+def names_a_category(rendered: RenderedMessage, reference: str) -> list[str]:
+    """Category words in the message, ignoring the reference (whose prefix is not ours to choose)."""
+    text = " ".join((rendered.subject, rendered.text, rendered.html)).replace(reference, "").lower()
+    return [word for word in CATEGORY_WORDS if word in text]
+
+
+def long_date(when: dt.datetime | dt.date | None) -> str | None:
+    """'Friday 4 December 2026', on the calendar of Europe/London."""
+    if when is None:
+        return None
+    day = when.astimezone(LONDON).date() if isinstance(when, dt.datetime) else when
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def acknowledgement_context(
+    case: Case, landlord: LandlordSettings, clocks: Mapping[str, dt.datetime], understood: str
+) -> dict[str, Any]:
+    """Everything an acknowledgement template may use. ``clocks`` maps ClockKind to due times."""
+    stage = case.stage or 1
+    ack_clock, response_clock = _clock_kinds(stage)
+    return {
+        "reference": case.reference,
+        "stage": stage,
+        "is_final_stage": stage >= 2,
+        "category": case.category,
+        "category_label": CATEGORY_LABELS.get(case.category, "message"),
+        "resident_name": case.resident_name or None,
+        "resident_subject": case.subject or None,
+        "understood": understood,
+        "received_on": long_date(case.received_at),
+        "acknowledgement_due": long_date(clocks.get(ack_clock)),
+        "response_due": long_date(clocks.get(response_clock)),
+        "how_to_correct": _how_to_correct(case.reference),
+        "landlord": landlord.model_dump(),
+        "ombudsman": dict(OMBUDSMAN),
+    }
+
+
+def _clock_kinds(stage: int) -> tuple[str, str]:
+    if stage >= 2:
+        return ClockKind.ACK_STAGE2.value, ClockKind.RESPONSE_STAGE2.value
+    return ClockKind.ACK_STAGE1.value, ClockKind.RESPONSE_STAGE1.value
+
+
+def _how_to_correct(reference: str) -> str:
+    return f"reply to this email, quoting your reference {reference}, and tell us what we got wrong"
+
+
+def sample_context(stage: int = 1, resident_name: str | None = "Alex <script>alert(1)</script>") -> dict[str, Any]:
+    """A realistic context for previews and checks (the name tests the HTML escaping)."""
+    received = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+    case = Case(
+        reference="CMP-2026-000123", category=Category.COMPLAINT, stage=stage, received_at=received,
+        resident_name=resident_name, subject="Leak <b>still</b> not fixed",
+    )
+    clocks = {
+        ClockKind.ACK_STAGE1.value: received + dt.timedelta(days=7),
+        ClockKind.RESPONSE_STAGE1.value: dt.datetime(2026, 12, 4, 17, 0, tzinfo=dt.UTC),
+        ClockKind.ACK_STAGE2.value: received + dt.timedelta(days=7),
+        ClockKind.RESPONSE_STAGE2.value: dt.datetime(2026, 12, 18, 17, 0, tzinfo=dt.UTC),
+    }
+    understood = "The leak under my kitchen sink <i>has</i> been dripping for three weeks & nobody came."
+    return acknowledgement_context(case, LandlordSettings(), clocks, understood)
