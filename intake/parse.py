@@ -1,0 +1,310 @@
+"""Turn a submission's raw bytes into a ParsedMessage.
+
+mail-parser builds the MIME tree and reports its defects; the standard library's email package
+does the rest (headers, addresses, dates), because a resident's mail must be read even when it
+is mislabelled. Nothing here raises except UnreadableSubmission for input with nothing in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.message
+import email.utils
+import hashlib
+import logging
+import re
+from email.message import Message
+
+import mailparser
+
+from casework.errors import UnreadableSubmission
+from intake.message import ParsedAttachment, ParsedMessage
+from intake.quoting import split_reply
+from intake.text_decoding import note_defect, decode_bytes, guess_text, html_to_text
+
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 40
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+# ---------------------------------------------------------------- headers
+
+
+def decode_header(value: str | None, defects: list[str] | None = None) -> str:
+    """Unfold a header and decode RFC 2047 words and raw 8-bit bytes."""
+    if value is None:
+        return ""
+    text = _raw_8bit(str(value))
+    text = re.sub(r"\r?\n[ \t]*", " ", text)
+    text = _BETWEEN_WORDS.sub(r"\1\2", text)
+    return _ENCODED_WORD.sub(lambda m: _decode_word(m, defects), text).strip()
+
+
+def _raw_8bit(text: str) -> str:
+    """compat32 keeps undecoded 8-bit header bytes as surrogates: decode them for real."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return guess_text(text.encode("utf-8", "surrogateescape"))
+
+
+def _decode_word(match: re.Match, defects: list[str] | None) -> str:
+    charset, encoding, payload = match.group(1).split("*")[0], match.group(2).upper(), match.group(3)
+    try:
+        if encoding == "B":
+            data = email.base64mime.decode(payload + "=" * (-len(payload) % 4))
+        else:
+            data = email.quoprimime.header_decode(payload).encode("latin-1")
+    except (ValueError, UnicodeError):
+        note_defect(defects, "a header has a broken encoded word; kept as written")
+        return match.group(0)
+    return decode_bytes(data, charset, defects)
+
+
+def _headers(msg: Message, defects: list[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k).lower(), decode_header(v, defects)) for k, v in msg._headers)
+
+
+def _raw_header(msg: Message, name: str) -> str | None:
+    value = msg.get(name)
+    return None if value is None else _raw_8bit(str(value))
+
+
+def _addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
+    values = msg.get_all(name) or []
+    try:
+        pairs = email.utils.getaddresses([_raw_8bit(str(v)) for v in values])
+    except Exception:  # the stdlib's address parser has raised on hostile input before
+        note_defect(defects, f"the {name} header could not be parsed")
+        return []
+    return [(decode_header(n, defects), a.strip().lower()) for n, a in pairs if "@" in a]
+
+
+def _message_ids(value: str | None) -> list[str]:
+    if not value:
+        return []
+    found = _MSGID.findall(value)
+    return found or value.split()[:1]
+
+
+def _date(msg: Message, defects: list[str]) -> dt.datetime | None:
+    value = _raw_header(msg, "Date")
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        note_defect(defects, "the Date header could not be read")
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _return_path(msg: Message) -> str | None:
+    value = _raw_header(msg, "Return-Path")
+    if value is None:
+        return None
+    found = re.search(r"<([^<>]*)>", value)
+    return (found.group(1) if found else value).strip().lower()
+
+
+# ---------------------------------------------------------------- body and attachments
+
+
+class _Body:
+    def __init__(self, cap: int, defects: list[str]):
+        self.cap, self.defects = cap, defects
+        self.texts: list[str] = []
+        self.attachments: list[ParsedAttachment] = []
+
+    def visit(self, part: Message, depth: int = 0) -> None:
+        if depth > MAX_DEPTH:
+            note_defect(self.defects, "MIME parts nested too deeply; the rest was not read")
+        elif part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), list):
+            self._multipart(part, depth)
+        elif _is_body_text(part):
+            self._text(part)
+        else:
+            self._attachment(part)
+
+    def _multipart(self, part: Message, depth: int) -> None:
+        children = part.get_payload()
+        if part.get_content_subtype() != "alternative":
+            for child in children:
+                self.visit(child, depth + 1)
+            return
+        chosen = _preferred_alternative(children)
+        for child in children:
+            sub = _Body(self.cap, self.defects)
+            sub.visit(child, depth + 1)
+            self.attachments.extend(sub.attachments)
+            if child is chosen:
+                self.texts.extend(sub.texts)
+
+    def _text(self, part: Message) -> None:
+        data = _payload(part, self.defects)
+        text = decode_bytes(data, part.get_content_charset(), self.defects)
+        if part.get_content_subtype() == "html":
+            text = html_to_text(text)
+        if text.strip():
+            self.texts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+    def _attachment(self, part: Message) -> None:
+        data = _payload(part, self.defects)
+        over = len(data) > self.cap
+        self.attachments.append(
+            ParsedAttachment(
+                filename=_filename(part, self.defects),
+                content_type=part.get_content_type(),
+                size=len(data),
+                data=None if over else data,
+                truncated=over,
+            )
+        )
+
+
+def _is_body_text(part: Message) -> bool:
+    if part.get_content_type() not in ("text/plain", "text/html"):
+        return False
+    return part.get_content_disposition() != "attachment" and not part.get_param("filename", header="content-disposition") and not part.get_param("name")
+
+
+def _preferred_alternative(children: list[Message]) -> Message | None:
+    """Plain text beats HTML (it is what the writer typed); otherwise the richest part."""
+    for child in children:
+        if child.get_content_type() == "text/plain" and _payload(child, None).strip():
+            return child
+    return children[-1] if children else None
+
+
+def _payload(part: Message, defects: list[str] | None) -> bytes:
+    if part.get_content_type() == "message/rfc822" or part.is_multipart():
+        return _message_bytes(part)
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # a broken transfer encoding: keep what is there
+        note_defect(defects, f"{part.get_content_type()} part has a broken transfer encoding")
+        data = str(part.get_payload()).encode("utf-8", "surrogateescape")
+    return data if isinstance(data, bytes) else b""
+
+
+def _message_bytes(part: Message) -> bytes:
+    inner = part.get_payload()
+    inner = inner[0] if isinstance(inner, list) and len(inner) == 1 else inner
+    try:
+        return inner.as_bytes() if isinstance(inner, Message) else str(inner).encode("utf-8", "surrogateescape")
+    except Exception:
+        return str(part).encode("utf-8", "surrogateescape")
+
+
+def _filename(part: Message, defects: list[str]) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name and "\ufffd" in name:  # raw 8-bit in the header: compat32 replaced it, read it ourselves
+        name = _raw_filename(part) or name
+    return decode_header(str(name), defects) or None if name else None
+
+
+def _raw_filename(part: Message) -> str | None:
+    for key, value in part._headers:
+        if key.lower() in ("content-disposition", "content-type"):
+            found = re.search(r'\b(?:file)?name\s*=\s*"?([^";\r\n]+)', _raw_8bit(str(value)), re.I)
+            if found:
+                return found.group(1).strip()
+    return None
+
+
+# ---------------------------------------------------------------- the whole message
+
+
+def parse_message(raw: bytes, attachment_max_bytes: int = 10 * 1024 * 1024) -> ParsedMessage:
+    """Parse as best we can; record what was wrong in defects instead of raising."""
+    if not raw or not raw.strip():
+        raise UnreadableSubmission("the submission is empty")
+    defects: list[str] = []
+    msg = _mime_tree(raw, defects)
+    if msg is None:
+        return _unstructured(raw, defects)
+    if not msg.keys() and not _payload_present(msg):
+        raise UnreadableSubmission("the submission has no headers and no body")
+    return _build(msg, attachment_max_bytes, defects)
+
+
+def _mime_tree(raw: bytes, defects: list[str]) -> Message | None:
+    try:
+        parsed = mailparser.parse_from_bytes(raw)
+        defects.extend(_mailparser_defects(parsed))
+        return parsed.message
+    except Exception as exc:  # mail-parser gave up: try the standard library on its own
+        note_defect(defects, f"mail-parser could not parse the message ({type(exc).__name__})")
+    try:
+        return email.message_from_bytes(raw)
+    except Exception as exc:
+        note_defect(defects, f"the MIME structure could not be parsed ({type(exc).__name__})")
+        return None
+
+
+def _mailparser_defects(parsed) -> list[str]:
+    found = []
+    for entry in parsed.defects or []:
+        for content_type, items in entry.items():
+            found.extend(f"{content_type}: {str(item).split(':')[0]}" for item in items)
+    return list(dict.fromkeys(found))
+
+
+def _payload_present(msg: Message) -> bool:
+    payload = msg.get_payload()
+    return bool(payload.strip()) if isinstance(payload, str) else bool(payload)
+
+
+def _build(msg: Message, cap: int, defects: list[str]) -> ParsedMessage:
+    body = _Body(cap, defects)
+    body.visit(msg)
+    text = "\n\n".join(t.strip("\n") for t in body.texts)
+    sender = (_addresses(msg, "From", defects) or [("", None)])[0]
+    reply_to = _addresses(msg, "Reply-To", defects)
+    split = split_reply(text)
+    return ParsedMessage(
+        message_id=(_message_ids(_raw_header(msg, "Message-ID")) or [None])[0],
+        in_reply_to=(_message_ids(_raw_header(msg, "In-Reply-To")) or [None])[0],
+        references=tuple(_message_ids(_raw_header(msg, "References"))),
+        sender=sender[1],
+        sender_name=sender[0] or None,
+        reply_to=reply_to[0][1] if reply_to else None,
+        to=tuple(a for _, a in _addresses(msg, "To", defects)),
+        subject=decode_header(_raw_header(msg, "Subject"), defects),
+        date=_date(msg, defects),
+        text=text,
+        new_text=split.new_text,
+        quoted_text=split.quoted_text,
+        signature=split.signature,
+        headers=_headers(msg, defects),
+        content_type=msg.get_content_type(),
+        return_path=_return_path(msg),
+        attachments=tuple(body.attachments),
+        defects=tuple(defects),
+        body_sha256=body_hash(text),
+    )
+
+
+def _unstructured(raw: bytes, defects: list[str]) -> ParsedMessage:
+    text = guess_text(raw)
+    split = split_reply(text)
+    return ParsedMessage(
+        message_id=None, in_reply_to=None, references=(), sender=None, sender_name=None,
+        reply_to=None, to=(), subject="", date=None, text=text, new_text=split.new_text,
+        quoted_text=split.quoted_text, signature=split.signature, headers=(),
+        content_type="text/plain", return_path=None, defects=tuple(defects),
+        body_sha256=body_hash(text),
+    )
+
+
+def body_hash(text: str) -> str:
+    """SHA-256 of the text with all whitespace collapsed, so re-wrapping does not change it."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
