@@ -68,6 +68,8 @@ def months_before(day: date, months: int) -> date:
 
 
 def _utc(at: datetime) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"a naive datetime has no place in time: {at!r} (give it a timezone)")
     return at.astimezone(dt.timezone.utc)
 
 

@@ -262,6 +262,11 @@ def test_it_knows_only_two_stages():
         Policy(ENGLAND).acknowledgement_clock(3, utc(2026, 6, 1))
 
 
+def test_it_refuses_a_naive_time_for_an_emergency_hazard():
+    with pytest.raises(ValueError):
+        Policy(ENGLAND).hazard_clocks([Flag.EMERGENCY_HAZARD], datetime(2026, 6, 1, 10))
+
+
 def test_its_clocks_cannot_be_changed_once_made():
     clock = Policy(ENGLAND).acknowledgement_clock(1, utc(2026, 6, 1))
     with pytest.raises(dataclasses.FrozenInstanceError):
