@@ -1,0 +1,101 @@
+"""References: allocated here, inside the case's transaction, and recognised here again.
+
+A reference is never a primary key and never reused: each (prefix, year) has a counter row that
+only goes up, bumped with one atomic upsert that holds the row lock until the case commits, so
+concurrent workers on PostgreSQL queue on it rather than read the same number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from casework.errors import ConfigurationError
+from casework.models import ReferenceCounter
+from casework.settings import ReferenceSettings
+
+NEUTRAL_PREFIX_KEY = "out_of_scope"  # held cases get a prefix that tells the resident nothing
+_FIELDS = {"prefix", "year", "number"}
+_SEPARATORS = "[-_/ ]?"
+
+
+class References:
+    def __init__(self, settings: ReferenceSettings) -> None:
+        self.settings = settings
+        self._check_format()
+        self.pattern = _recognising_pattern(settings)
+
+    def prefix_for(self, category: str | None) -> str:
+        return self.settings.prefixes.get(category or NEUTRAL_PREFIX_KEY, self.settings.prefixes[NEUTRAL_PREFIX_KEY])
+
+    def allocate(self, session: Session, category: str | None, at: dt.datetime) -> str:
+        """The next reference for this category and year, counted inside the caller's transaction."""
+        prefix = self.prefix_for(category)
+        number = _bump_counter(session, prefix, at.year)
+        return self.settings.format.format(prefix=prefix, year=at.year, number=number)
+
+    def find(self, text: str) -> list[str]:
+        """Every reference of ours in the text, in canonical form, first occurrence first."""
+        found: list[str] = []
+        for match in self.pattern.finditer(text or ""):
+            canonical = self._canonical(match)
+            if canonical not in found:
+                found.append(canonical)
+        return found
+
+    def _canonical(self, match: re.Match[str]) -> str:
+        prefix = match.group("prefix").upper()
+        year = int(match.group("year")) if "year" in match.groupdict() else 0
+        return self.settings.format.format(prefix=prefix, year=year, number=int(match.group("number")))
+
+    def _check_format(self) -> None:
+        names = {name for _, name, _, _ in string.Formatter().parse(self.settings.format) if name}
+        if not {"prefix", "number"} <= names <= _FIELDS:
+            raise ConfigurationError(
+                f"references.format {self.settings.format!r} must use {{prefix}} and {{number}}"
+                " and may use {year}; nothing else"
+            )
+        if "out_of_scope" not in self.settings.prefixes:
+            raise ConfigurationError("references.prefixes needs an 'out_of_scope' prefix (used for held cases)")
+
+
+def _bump_counter(session: Session, prefix: str, year: int) -> int:
+    dialect = postgresql if _dialect(session.get_bind()) == "postgresql" else sqlite
+    table = ReferenceCounter.__table__
+    statement = (
+        dialect.insert(table)
+        .values(prefix=prefix, year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.prefix, table.c.year],
+            set_={"last_number": table.c.last_number + 1},
+        )
+        .returning(table.c.last_number)
+    )
+    return session.execute(statement).scalar_one()
+
+
+def _dialect(bind: Engine) -> str:
+    return bind.dialect.name
+
+
+def _recognising_pattern(settings: ReferenceSettings) -> re.Pattern[str]:
+    prefixes = "|".join(sorted((re.escape(p) for p in settings.prefixes.values()), key=len, reverse=True))
+    parts = [r"(?<![A-Za-z0-9])"]
+    for literal, name, _spec, _conv in string.Formatter().parse(settings.format):
+        parts.append(_SEPARATORS if literal.strip() in {"-", "_", "/", ""} and literal else re.escape(literal))
+        parts.append(_field_pattern(name, prefixes) if name else "")
+    parts.append(r"(?![0-9])")
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
+def _field_pattern(name: str, prefixes: str) -> str:
+    return {
+        "prefix": f"(?P<prefix>{prefixes})",
+        "year": r"(?P<year>20\d\d)",
+        "number": r"(?P<number>\d{1,10})",
+    }[name]
