@@ -1,0 +1,129 @@
+"""The per-item loop, written once for every source: store raw → commit → done → process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import traceback
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from casework.db import Database
+from casework.errors import SourceUnavailable
+from casework.models import Submission, utcnow
+from casework.vocabulary import Disposition
+from intake.items import RawItem, Source
+from intake.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+MAX_AUTOMATIC_ATTEMPTS = 3
+
+
+@dataclass
+class SourceHealth:
+    """What the last poll of each source said, for `intake cases` and (later) the staff app."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Runner:
+    db: Database
+    sources: Sequence[Source]
+    pipeline: Pipeline
+    health: SourceHealth = field(default_factory=SourceHealth)
+
+    def run_once(self) -> int:
+        """Poll every source, then process what is waiting; returns how many items it handled."""
+        stored = sum(self.poll(source) for source in self.sources)
+        return stored + self.process_waiting()
+
+    def poll(self, source: Source) -> int:
+        """Store each new item; one failing source never stops the others."""
+        try:
+            count = sum(self._take(source, item) for item in source.fetch())
+        except SourceUnavailable as exc:
+            self.health.errors[source.name] = str(exc)
+            log.error("source %s unavailable: %s", source.name, exc)
+            return 0
+        except Exception as exc:  # noqa: BLE001 - a source's bug must not stop the worker
+            self.health.errors[source.name] = f"{type(exc).__name__}: {exc}"
+            log.exception("source %s failed while fetching", source.name)
+            return 0
+        self.health.errors.pop(source.name, None)
+        return count
+
+    def _take(self, source: Source, item: RawItem) -> int:
+        new = store(self.db, item)
+        try:
+            source.done(item)
+        except Exception:  # noqa: BLE001 - stored already; it is marked done on a later poll
+            log.exception("source %s could not mark item %s done", source.name, item.natural_key)
+        return int(new)
+
+    def process_waiting(self) -> int:
+        """Process pending submissions, and failed ones that still have automatic retries left."""
+        done = 0
+        for submission_id in self._waiting_ids():
+            self.process(submission_id)
+            done += 1
+        return done
+
+    def process(self, submission_id: int) -> str:
+        try:
+            with self.db.transaction() as session:
+                submission = session.get(Submission, submission_id, with_for_update=self.db.is_postgresql)
+                return self.pipeline.process(session, submission)
+        except Exception as exc:  # noqa: BLE001 - recorded as a failed disposition, re-runnable
+            log.exception("submission %s failed", submission_id)
+            self._record_failure(submission_id, exc)
+            return Disposition.FAILED
+
+    def _waiting_ids(self) -> list[int]:
+        with self.db.sessions() as session:
+            query = select(Submission.id).where(
+                or_(
+                    Submission.disposition == Disposition.PENDING,
+                    (Submission.disposition == Disposition.FAILED) & (Submission.attempts < MAX_AUTOMATIC_ATTEMPTS),
+                )
+            )
+            return list(session.scalars(query.order_by(Submission.id)))
+
+    def _record_failure(self, submission_id: int, exc: Exception) -> None:
+        with self.db.transaction() as session:
+            submission = session.get(Submission, submission_id)
+            submission.attempts += 1
+            submission.disposition = Disposition.FAILED
+            submission.error = "".join(traceback.format_exception_only(exc)).strip()
+            submission.reason = "processing failed; it will be retried, then waits for a person"
+            submission.processed_at = utcnow()
+
+
+def store(db: Database, item: RawItem) -> bool:
+    """Raw first: the exact bytes, committed before anything else runs. False if already stored."""
+    try:
+        with db.transaction() as session:
+            if _already_stored(session, item):
+                return False
+            session.add(_submission_for(item))
+        return True
+    except IntegrityError:
+        return False  # another worker stored it first
+
+
+def _already_stored(session, item: RawItem) -> bool:
+    query = select(Submission.id).where(Submission.source == item.source, Submission.natural_key == item.natural_key)
+    return session.scalar(query) is not None
+
+
+def _submission_for(item: RawItem) -> Submission:
+    return Submission(
+        source=item.source, kind=item.kind, natural_key=item.natural_key, raw=item.raw,
+        raw_sha256=hashlib.sha256(item.raw).hexdigest(), filename=item.filename,
+        received_at=item.received_at.astimezone(dt.UTC), details=dict(item.details),
+        disposition=Disposition.PENDING,
+    )
