@@ -203,3 +203,21 @@ class SourceCheckpoint(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LabelCorrection(Base):
+    """A staff member's corrected category and flags for a message, used to retrain the classifier."""
+
+    __tablename__ = "label_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)  # the prepared text the model saw (classifier.text.prepare)
+    subject: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(30))
+    flags: Mapped[list[str]] = mapped_column(default=list)
+    corrected_by: Mapped[str] = mapped_column(String(100))
+    corrected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    previous_category: Mapped[str | None] = mapped_column(String(30))
+    previous_flags: Mapped[list[str] | None] = mapped_column(JSON)
