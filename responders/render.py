@@ -192,11 +192,11 @@ def _how_to_correct(reference: str) -> str:
 
 
 def sample_context(stage: int = 1, resident_name: str | None = "Alex <script>alert(1)</script>") -> dict[str, Any]:
-    """A realistic context for previews and checks (the name tests the HTML escaping)."""
+    """A realistic context for previews and checks; the resident's text carries <script> to test escaping."""
     received = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
     case = Case(
         reference="CMP-2026-000123", category=Category.COMPLAINT, stage=stage, received_at=received,
-        resident_name=resident_name, subject="Leak <b>still</b> not fixed",
+        resident_name=resident_name, subject="Leak <script>still</script> not fixed",
     )
     clocks = {
         ClockKind.ACK_STAGE1.value: received + dt.timedelta(days=7),
@@ -204,5 +204,5 @@ def sample_context(stage: int = 1, resident_name: str | None = "Alex <script>ale
         ClockKind.ACK_STAGE2.value: received + dt.timedelta(days=7),
         ClockKind.RESPONSE_STAGE2.value: dt.datetime(2026, 12, 18, 17, 0, tzinfo=dt.UTC),
     }
-    understood = "The leak under my kitchen sink <i>has</i> been dripping for three weeks & nobody came."
+    understood = "The leak under my kitchen sink has been dripping for three weeks & nobody came <script>x</script>"
     return acknowledgement_context(case, LandlordSettings(), clocks, understood)
