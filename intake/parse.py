@@ -67,18 +67,22 @@ def _decode_word(match: re.Match, defects: list[str] | None) -> str:
 
 
 def _headers(msg: Message, defects: list[str]) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k).lower(), decode_header(v, defects)) for k, v in msg._headers)
+    return tuple((str(k).lower(), decode_header(v, defects)) for k, v in msg.raw_items())
+
+
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """Header values as written: msg.get() would turn raw 8-bit bytes into replacement marks."""
+    wanted = name.lower()
+    return [_raw_8bit(str(v)) for k, v in msg.raw_items() if str(k).lower() == wanted]
 
 
 def _raw_header(msg: Message, name: str) -> str | None:
-    value = msg.get(name)
-    return None if value is None else _raw_8bit(str(value))
+    return next(iter(_raw_values(msg, name)), None)
 
 
 def _addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
-    values = msg.get_all(name) or []
     try:
-        pairs = email.utils.getaddresses([_raw_8bit(str(v)) for v in values])
+        pairs = email.utils.getaddresses(_raw_values(msg, name))
     except Exception:  # the stdlib's address parser has raised on hostile input before
         note_defect(defects, f"the {name} header could not be parsed")
         return []
@@ -212,7 +216,7 @@ def _filename(part: Message, defects: list[str]) -> str | None:
 
 
 def _raw_filename(part: Message) -> str | None:
-    for key, value in part._headers:
+    for key, value in part.raw_items():
         if key.lower() in ("content-disposition", "content-type"):
             found = re.search(r'\b(?:file)?name\s*=\s*"?([^";\r\n]+)', _raw_8bit(str(value)), re.I)
             if found:
@@ -254,7 +258,7 @@ def _mailparser_defects(parsed) -> list[str]:
     found = []
     for entry in parsed.defects or []:
         for content_type, items in entry.items():
-            found.extend(f"{content_type}: {str(item).split(':')[0]}" for item in items)
+            found.extend(f"{content_type}: {str(item)[:200]}" for item in items)
     return list(dict.fromkeys(found))
 
 
