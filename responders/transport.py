@@ -1,0 +1,151 @@
+"""Transports hand a finished EmailMessage to the world: an SMTP server, or .eml files on disk.
+
+A transport raises TemporaryDeliveryFailure (try again later) or PermanentDeliveryFailure (this
+message can never go as it is; staff must act). The sender decides what to do with each.
+
+How SMTP errors are classified:
+  - cannot connect, timeouts, dropped connections, TLS failures, any 4xx reply: temporary;
+  - recipient refused with 5xx, message refused with 5xx: permanent;
+  - login refused or required (530, 534, 535, 538): TEMPORARY. The message is fine; our
+    configuration is wrong, and once staff fix the password every queued acknowledgement should go
+    without anyone re-queuing rows by hand. A refused login is logged at ERROR so it is noticed, and
+    rows still end FAILED after OutboxSettings.max_attempts, so nothing waits for ever.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+from casework.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
+from casework.settings import Settings, SmtpSettings
+
+log = logging.getLogger(__name__)
+
+# 530 authentication required, 534 mechanism too weak, 535 credentials invalid, 538 encryption
+# required: our configuration is wrong, not the message (see the module docstring).
+LOGIN_PROBLEMS = frozenset({530, 534, 535, 538})
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None:
+        """Deliver or raise TemporaryDeliveryFailure / PermanentDeliveryFailure."""
+
+
+class SmtpTransport:
+    """One SMTP connection per message: acknowledgements are few, and this never holds a stale one."""
+
+    def __init__(self, settings: SmtpSettings, ssl_context: ssl.SSLContext | None = None) -> None:
+        if not settings.host:
+            raise ValueError("SmtpTransport needs settings.host")
+        self.settings = settings
+        self.ssl_context = ssl_context or ssl.create_default_context()
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            self._send(message)
+        except smtplib.SMTPAuthenticationError as exc:
+            log.error("SMTP server %s refused our login: %s", self.settings.host, exc)
+            raise TemporaryDeliveryFailure(f"SMTP login refused (check the username and password): {exc}") from exc
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise _classify_refused(exc) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _classify_reply(exc.smtp_code, exc.smtp_error) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryDeliveryFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    def _send(self, message: EmailMessage) -> None:
+        smtp = self._connect()
+        try:
+            if self.settings.security == "starttls":
+                smtp.starttls(context=self.ssl_context)
+            if self.settings.username:
+                smtp.login(self.settings.username, self.settings.password or "")
+            smtp.send_message(message)
+        finally:
+            _close_quietly(smtp)
+
+    def _connect(self) -> smtplib.SMTP:
+        host, port, timeout = self.settings.host, self.settings.port, self.settings.timeout_seconds
+        if self.settings.security == "tls":
+            return smtplib.SMTP_SSL(host, port, timeout=timeout, context=self.ssl_context)
+        return smtplib.SMTP(host, port, timeout=timeout)
+
+
+def _close_quietly(smtp: smtplib.SMTP) -> None:
+    """Once the message is accepted, a failed QUIT must not turn into a retry (a duplicate)."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _classify_reply(code: int, error: bytes | str) -> TemporaryDeliveryFailure | PermanentDeliveryFailure:
+    text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
+    if code in LOGIN_PROBLEMS:
+        return TemporaryDeliveryFailure(f"SMTP {code} (check the SMTP username and password): {text}")
+    if 500 <= code < 600:
+        return PermanentDeliveryFailure(f"SMTP {code}: {text}")
+    return TemporaryDeliveryFailure(f"SMTP {code}: {text}")
+
+
+def _classify_refused(exc: smtplib.SMTPRecipientsRefused) -> TemporaryDeliveryFailure | PermanentDeliveryFailure:
+    """Every recipient was refused; if any refusal was temporary (4xx), the whole send is retried."""
+    failures = [_classify_reply(code, error) for code, error in exc.recipients.values()]
+    temporary = [failure for failure in failures if isinstance(failure, TemporaryDeliveryFailure)]
+    reason = "recipient refused: " + "; ".join(str(failure) for failure in failures)
+    return TemporaryDeliveryFailure(reason) if temporary else PermanentDeliveryFailure(reason)
+
+
+class FileTransport:
+    """Writes each message to ``<directory>/<message-id>.eml``, for development and for test runs.
+
+    The write is atomic (a temporary file renamed into place) and idempotent: the same Message-ID
+    always lands in the same file, so a re-send overwrites rather than duplicates.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            self._write(self.path_for(message), message.as_bytes())
+        except OSError as exc:
+            raise TemporaryDeliveryFailure(f"cannot write to {self.directory}: {exc}") from exc
+
+    def path_for(self, message: EmailMessage) -> Path:
+        message_id = str(message.get("Message-ID", "")).strip().strip("<>")
+        if not message_id:
+            raise PermanentDeliveryFailure("message has no Message-ID")
+        return self.directory / f"{safe_filename(message_id)}.eml"
+
+    def _write(self, path: Path, data: bytes) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def safe_filename(message_id: str) -> str:
+    """A Message-ID as a file name: only letters, digits, '.', '_', '-', '@' survive."""
+    return re.sub(r"[^A-Za-z0-9._@-]", "_", message_id)[:200]
+
+
+def make_transport(settings: Settings) -> Transport:
+    if settings.smtp.host:
+        return SmtpTransport(settings.smtp)
+    return FileTransport(settings.var_dir / "outbox")
