@@ -12,7 +12,6 @@ import email
 import email.message
 import email.utils
 import hashlib
-import logging
 import re
 from email.message import Message
 
@@ -22,8 +21,6 @@ from casework.errors import UnreadableSubmission
 from intake.message import ParsedAttachment, ParsedMessage
 from intake.quoting import split_reply
 from intake.text_decoding import note_defect, decode_bytes, guess_text, html_to_text
-
-log = logging.getLogger(__name__)
 
 MAX_DEPTH = 40
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")

@@ -53,24 +53,30 @@ _CLOSING = re.compile(
     r"|yours sincerely|yours faithfully|sincerely|best wishes|all the best|best|cheers|with thanks|respectfully)"
     r"\s*[,.!]?\s*$", re.I)
 MAX_CLOSING_LINES = 4
+MAX_DEPTH = 20
 SHORT_LINE = 60
 
 
 def split_reply(text: str) -> Split:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    new, quoted, signature = _split_lines(lines)
+    try:
+        new, quoted, signature = _split_lines(lines)
+    except RecursionError:  # thousands of nested forwards or interleaved quotes: keep it all
+        return Split(text.strip(), "", "")
     new_text = _join(new)
     if not new_text and text.strip():
         new_text = text.strip()
     return Split(new_text, _join(quoted), _join(signature))
 
 
-def _split_lines(lines: list[str]) -> tuple[list[str], list[str], list[str]]:
+def _split_lines(lines: list[str], depth: int = 0) -> tuple[list[str], list[str], list[str]]:
+    if depth > MAX_DEPTH:  # dozens of nested forwards or interleaved quotes: keep the rest as it is
+        return lines, [], []
     forward = _find_forward(lines)
     reply = _find_reply_marker(lines)
     if forward is not None and (reply is None or forward <= reply):
-        return _split_forward(lines, forward)
-    return _separate_quotes(lines, reply)
+        return _split_forward(lines, forward, depth)
+    return _separate_quotes(lines, reply, depth)
 
 
 # ---------------------------------------------------------------- quoted history
@@ -106,7 +112,7 @@ def _next_nonblank(lines: list[str], start: int) -> int | None:
     return next((j for j in range(start, min(len(lines), start + 4)) if lines[j].strip()), None)
 
 
-def _separate_quotes(lines: list[str], marker: int | None) -> tuple[list[str], list[str], list[str]]:
+def _separate_quotes(lines: list[str], marker: int | None, depth: int) -> tuple[list[str], list[str], list[str]]:
     """Before the marker, lines not starting with ">" are new (less any signature); the rest is history."""
     end = len(lines) if marker is None else marker
     new, signature = _cut_signature([x for x in lines[:end] if not _is_quoted(x)])
@@ -117,7 +123,7 @@ def _separate_quotes(lines: list[str], marker: int | None) -> tuple[list[str], l
     quoted += lines[marker:history_end]
     if history_end < len(lines):  # a bottom-posted answer below "On ... wrote:" and "> " lines
         rest = lines[history_end:]
-        more = _separate_quotes(rest, _find_reply_marker(rest))
+        more = _split_lines(rest, depth + 1)
         new, quoted, signature = new + [""] + more[0], quoted + more[1], signature + more[2]
     return new, quoted, signature
 
@@ -156,11 +162,11 @@ def _is_fw_block(lines: list[str], start: int) -> bool:
     return any(_FW_SUBJECT.match(x) for x in lines[start : start + 7])
 
 
-def _split_forward(lines: list[str], at: int) -> tuple[list[str], list[str], list[str]]:
-    note, note_quoted, note_sig = _split_lines(lines[:at])
+def _split_forward(lines: list[str], at: int, depth: int) -> tuple[list[str], list[str], list[str]]:
+    note, note_quoted, note_sig = _split_lines(lines[:at], depth + 1)
     block = _unquote_once(lines[at + 1 :])
     header_end = _end_of_headers(block)
-    inner_new, inner_quoted, inner_sig = _split_lines(block[header_end:])
+    inner_new, inner_quoted, inner_sig = _split_lines(block[header_end:], depth + 1)
     new = note + ([""] if note else []) + [lines[at]] + block[:header_end] + inner_new
     return new, note_quoted + inner_quoted, note_sig + inner_sig
 

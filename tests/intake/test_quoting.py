@@ -169,3 +169,9 @@ def test_it_takes_off_a_disclaimer_headed_disclaimer():
 def test_it_does_not_take_a_residents_own_use_of_confidential_for_a_disclaimer():
     text = "Please keep this confidential: my neighbour is threatening me."
     assert split_reply(text).new_text == text
+
+
+def test_it_copes_quickly_with_thousands_of_nested_forwards_and_quotes():
+    forwards = split_reply("Begin forwarded message:\nFrom: a\n\nhi\n" * 3000)
+    interleaved = split_reply("On Tue, 3 Nov 2026, X wrote:\n> q\nanswer\n" * 5000)
+    assert forwards.new_text.count("hi") > 100 and interleaved.new_text.count("answer") > 100
