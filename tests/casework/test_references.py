@@ -1,0 +1,96 @@
+"""References: allocated atomically, never reused, recognised again in what residents write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+
+import pytest
+from sqlalchemy import select
+
+from casework.db import Database
+from casework.errors import ConfigurationError
+from casework.models import Case
+from casework.references import References
+from casework.settings import ReferenceSettings
+
+NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def references() -> References:
+    return References(ReferenceSettings())
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("Re: Your complaint CMP-2026-000123", ["CMP-2026-000123"]),
+        ("my ref is cmp-2026-000123 thanks", ["CMP-2026-000123"]),
+        ("reference SR 2026 004411 (from the letter)", ["SR-2026-004411"]),
+        ("CPL-2026-7 and GEN-2025-000010", ["CPL-2026-000007", "GEN-2025-000010"]),
+        ("XCMP-2026-000123 is not ours, nor CMP-1999-000001", []),
+        ("CMP-2026-000123 again CMP-2026-000123", ["CMP-2026-000123"]),
+    ],
+)
+def test_it_recognises_our_references_however_they_are_written(references, text, found):
+    assert references.find(text) == found
+
+
+def test_a_configured_format_is_used_for_allocation_and_recognition(sqlite_db):
+    references = References(ReferenceSettings(format="{prefix}/{number:05d}", prefixes={
+        "complaint": "C", "service_request": "S", "compliment": "P", "out_of_scope": "G"}))
+    with sqlite_db.transaction() as session:
+        assert references.allocate(session, "complaint", NOW) == "C/00001"
+    assert references.find("about c/00001 please") == ["C/00001"]
+
+
+def test_a_format_without_a_number_is_refused_with_a_clear_message():
+    with pytest.raises(ConfigurationError, match="number"):
+        References(ReferenceSettings(format="{prefix}-{year}"))
+
+
+def test_numbers_count_up_per_prefix_and_year_and_held_cases_get_the_neutral_prefix(db, references):
+    with db.transaction() as session:
+        got = [
+            references.allocate(session, "complaint", NOW),
+            references.allocate(session, "complaint", NOW),
+            references.allocate(session, "service_request", NOW),
+            references.allocate(session, None, NOW),
+            references.allocate(session, "complaint", NOW.replace(year=2027)),
+        ]
+    assert got == ["CMP-2026-000001", "CMP-2026-000002", "SR-2026-000001", "GEN-2026-000001", "CMP-2027-000001"]
+
+
+def test_a_rolled_back_allocation_leaves_no_case_holding_the_number(db, references):
+    with pytest.raises(RuntimeError):
+        with db.transaction() as session:
+            references.allocate(session, "complaint", NOW)
+            raise RuntimeError("the case's transaction failed")
+    with db.transaction() as session:
+        assert references.allocate(session, "complaint", NOW) == "CMP-2026-000001"
+
+
+def _open_cases(url: str, count: int, queue) -> None:
+    db = Database(url)
+    references = References(ReferenceSettings())
+    for _ in range(count):
+        with db.transaction() as session:
+            reference = references.allocate(session, "complaint", NOW)
+            session.add(Case(reference=reference, category="complaint", received_at=NOW))
+    queue.put("done")
+
+
+def test_concurrent_worker_processes_on_postgresql_never_share_a_reference(postgresql_db):
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_open_cases, args=(postgresql_db.url, 40, queue)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    with postgresql_db.sessions() as session:
+        taken = list(session.scalars(select(Case.reference)))
+    assert len(taken) == 160 and len(set(taken)) == 160
+    assert sorted(taken) == [f"CMP-2026-{n:06d}" for n in range(1, 161)]

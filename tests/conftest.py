@@ -1,0 +1,91 @@
+"""Shared fixtures: real databases (a SQLite file, a throwaway PostgreSQL database), settings,
+and a worker built the way `intake run --once` builds it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from casework.db import Database
+from casework.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+POSTGRES_SERVER = os.environ.get("INTAKE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def create_postgres_database() -> str:
+    """A new empty database on the test server; fails loudly (never skips) when there is none."""
+    server = make_url(POSTGRES_SERVER)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"intake_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(make_url(POSTGRES_SERVER), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'intake.db'}"
+
+
+@pytest.fixture
+def postgresql_url():
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str:
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url):
+    db = Database(sqlite_url)
+    db.migrate()
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def postgresql_db(postgresql_url):
+    db = Database(postgresql_url)
+    db.migrate()
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request):
+    return request.getfixturevalue(f"{request.param}_db")
+
+
+@pytest.fixture
+def make_settings(tmp_path, database_url):
+    """Settings for a worker on this test's database, with local folders under tmp_path."""
+
+    def make(**overrides) -> Settings:
+        values = {"var_dir": tmp_path / "var", "database_url": database_url, **overrides}
+        return Settings(**values)
+
+    return make
