@@ -55,7 +55,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         settings=settings,
         policy=Policy(settings.policy),
         references=References(settings.references),
-        classifier=Classifier.load(settings.classifier.model_path, settings.classifier.confidence_threshold),
+        classifier=Classifier.load(settings.classifier.model_path, threshold=settings.classifier.confidence_threshold),
         templates=templates,
     )
 

@@ -69,7 +69,7 @@ def _classify(args, settings: Settings) -> int:
     from intake.classify_files import classify_file
     from classifier.model import Classifier
 
-    classifier = Classifier.load(settings.classifier.model_path)
+    classifier = Classifier.load(settings.classifier.model_path, threshold=settings.classifier.confidence_threshold)
     status = 0
     for path in args.paths:
         try:

@@ -48,8 +48,8 @@ class Pipeline:
         submission.attempts += 1
         try:
             message = read_submission(submission, self.settings)
-        except UnreadableSubmission as exc:
-            return _dispose(submission, Disposition.HELD, f"could not be read: {exc}", now)
+        except UnreadableSubmission as exc:  # no retry will help: it waits for a person
+            return _dispose(submission, Disposition.FAILED, f"could not be read: {exc}", now)
         _note_facts(submission, message)
         disposition, reason = self._route(session, submission, message, now)
         return _dispose(submission, disposition, reason, now)

@@ -84,13 +84,14 @@ class Runner:
             return Disposition.FAILED
 
     def _waiting_ids(self) -> list[int]:
+        """Pending ones, and those that failed by an exception (not unreadable ones) with tries left."""
+        retryable = (
+            (Submission.disposition == Disposition.FAILED)
+            & Submission.error.is_not(None)
+            & (Submission.attempts < MAX_AUTOMATIC_ATTEMPTS)
+        )
         with self.db.sessions() as session:
-            query = select(Submission.id).where(
-                or_(
-                    Submission.disposition == Disposition.PENDING,
-                    (Submission.disposition == Disposition.FAILED) & (Submission.attempts < MAX_AUTOMATIC_ATTEMPTS),
-                )
-            )
+            query = select(Submission.id).where(or_(Submission.disposition == Disposition.PENDING, retryable))
             return list(session.scalars(query.order_by(Submission.id)))
 
     def _record_failure(self, submission_id: int, exc: Exception) -> None:
@@ -124,6 +125,7 @@ def _submission_for(item: RawItem) -> Submission:
     return Submission(
         source=item.source, kind=item.kind, natural_key=item.natural_key, raw=item.raw,
         raw_sha256=hashlib.sha256(item.raw).hexdigest(), filename=item.filename,
-        received_at=item.received_at.astimezone(dt.UTC), details=dict(item.details),
-        disposition=Disposition.PENDING,
+        received_at=item.received_at.astimezone(dt.UTC), disposition=Disposition.PENDING,
+        details={key: value for key, value in item.details.items() if key != "text"},
+        extracted_text=item.details.get("text"),
     )
