@@ -1,0 +1,264 @@
+"""The sender: claims due outbox rows, sends them, and records what happened.
+
+Life of a row: queued -> sending (claimed, in one short transaction) -> sent | queued (temporary
+failure, with back-off) | failed (permanent failure, or out of attempts). Sending happens outside any
+transaction, so no database lock is held while talking to the SMTP server.
+
+Several senders may run at once. On PostgreSQL the claim is SELECT ... FOR UPDATE SKIP LOCKED; on
+SQLite, which has one writer at a time, it is a conditional UPDATE ... WHERE status = 'queued' whose
+row count says whether this sender won the row.
+
+Crash safety: a row left in "sending" for longer than ``stale_after`` (its sender died between
+claiming and recording) is requeued. It may already have reached the resident; the re-send uses the
+same Message-ID, so mail clients and servers can recognise it as a duplicate. Each requeue counts as
+an attempt, so a message that kills its sender every time still ends FAILED, not in a loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from casework.db import Database
+from casework.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
+from casework.models import Case, CaseEvent, Clock, OutboxMessage, utcnow
+from casework.settings import OutboxSettings
+from casework.vocabulary import AckKind, ClockKind, OutboxStatus
+from responders.outbox import bracketed
+from responders.transport import Transport
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = dt.timedelta(minutes=15)
+MAX_BACKOFF = dt.timedelta(hours=6)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        settings: OutboxSettings,
+        from_address: str,
+        from_name: str,
+        worker_id: str | None = None,
+        stale_after: dt.timedelta = STALE_AFTER,
+        max_backoff: dt.timedelta = MAX_BACKOFF,
+    ) -> None:
+        self.db = db
+        self.transport = transport
+        self.settings = settings
+        self.from_address = from_address
+        self.from_name = from_name
+        self.worker_id = (worker_id or default_worker_id())[:100]
+        self.stale_after = stale_after
+        self.max_backoff = max_backoff
+
+    def run_once(self, now: dt.datetime | None = None) -> int:
+        """Requeue stale claims, claim a batch of due rows and try each; returns how many it tried."""
+        self.requeue_stale(now)
+        claimed = self.claim(now)
+        for outbox_id in claimed:
+            self.attempt(outbox_id, now)
+        return len(claimed)
+
+    # -- claiming ---------------------------------------------------------------------------------
+
+    def claim(self, now: dt.datetime | None = None) -> list[int]:
+        at = now or utcnow()
+        with self.db.transaction() as session:
+            if self.db.is_postgresql:
+                return self._claim_skip_locked(session, at)
+            return self._claim_conditionally(session, at)
+
+    def _due(self, now: dt.datetime):
+        return (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == OutboxStatus.QUEUED)
+            .where(OutboxMessage.channel == "email")
+            .where(OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(self.settings.batch_size)
+        )
+
+    def _claim_skip_locked(self, session: Session, now: dt.datetime) -> list[int]:
+        ids = list(session.scalars(self._due(now).with_for_update(skip_locked=True)))
+        if ids:
+            session.execute(self._claim_statement(now).where(OutboxMessage.id.in_(ids)))
+        return ids
+
+    def _claim_conditionally(self, session: Session, now: dt.datetime) -> list[int]:
+        candidates = list(session.scalars(self._due(now)))
+        return [outbox_id for outbox_id in candidates if self._claim_one(session, outbox_id, now)]
+
+    def _claim_one(self, session: Session, outbox_id: int, now: dt.datetime) -> bool:
+        statement = self._claim_statement(now).where(OutboxMessage.id == outbox_id)
+        result = session.execute(statement.where(OutboxMessage.status == OutboxStatus.QUEUED))
+        return result.rowcount == 1
+
+    def _claim_statement(self, now: dt.datetime):
+        return (
+            update(OutboxMessage)
+            .values(status=OutboxStatus.SENDING, claimed_by=self.worker_id, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def attempt(self, outbox_id: int, now: dt.datetime | None = None) -> None:
+        """Send one claimed row and record the outcome; never raises for a delivery problem."""
+        try:
+            self.transport.send(self.build(outbox_id, now or utcnow()))
+        except TemporaryDeliveryFailure as exc:
+            self._retry_later(outbox_id, str(exc), now or utcnow())
+        except PermanentDeliveryFailure as exc:
+            self._fail(outbox_id, str(exc), now or utcnow())
+        except Exception as exc:  # a bug must not lose the row or stop the worker
+            log.exception("unexpected error sending outbox row %s", outbox_id)
+            self._retry_later(outbox_id, f"unexpected error: {type(exc).__name__}: {exc}", now or utcnow())
+        else:
+            self._mark_sent(outbox_id, now or utcnow())
+
+    def build(self, outbox_id: int, now: dt.datetime) -> EmailMessage:
+        with self.db.sessions() as session:
+            row = session.get_one(OutboxMessage, outbox_id)
+            return build_message(row, self.from_address, self.from_name, now)
+
+    # -- recording the outcome --------------------------------------------------------------------
+
+    def _mark_sent(self, outbox_id: int, now: dt.datetime) -> None:
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id, OutboxMessage.status != OutboxStatus.SENT)
+                .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, reason=None)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                record_acknowledgement(session, session.get_one(OutboxMessage, outbox_id), now)
+        log.info("sent outbox row %s", outbox_id)
+
+    def _retry_later(self, outbox_id: int, reason: str, now: dt.datetime) -> None:
+        with self.db.transaction() as session:
+            row = self._own_claim(session, outbox_id)
+            if row is not None:
+                self._reschedule(row, reason, now)
+                log.warning("outbox row %s not sent (attempt %s, now %s): %s", row.id, row.attempts, row.status, reason)
+
+    def _fail(self, outbox_id: int, reason: str, now: dt.datetime) -> None:
+        with self.db.transaction() as session:
+            row = self._own_claim(session, outbox_id)
+            if row is not None:
+                row.attempts += 1
+                mark_failed(session, row, reason, now)
+                log.error("outbox row %s failed permanently: %s", row.id, reason)
+
+    def _own_claim(self, session: Session, outbox_id: int) -> OutboxMessage | None:
+        """The row, if this sender still holds its claim (a stale-claim requeue may have taken it)."""
+        row = session.get_one(OutboxMessage, outbox_id, with_for_update=self.db.is_postgresql)
+        if row.status == OutboxStatus.SENDING and row.claimed_by == self.worker_id:
+            return row
+        log.warning("outbox row %s is no longer claimed by %s; leaving it as %s", outbox_id, self.worker_id, row.status)
+        return None
+
+    def _reschedule(self, row: OutboxMessage, reason: str, now: dt.datetime) -> None:
+        row.attempts += 1
+        if row.attempts >= self.settings.max_attempts:
+            mark_failed(Session.object_session(row), row, f"gave up after {row.attempts} attempts: {reason}", now)
+            return
+        row.status, row.reason = OutboxStatus.QUEUED, reason
+        row.next_attempt_at = now + self.backoff(row.attempts)
+        row.claimed_by = row.claimed_at = None
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """backoff_seconds, doubling with each attempt, never more than max_backoff."""
+        seconds = self.settings.backoff_seconds * 2 ** max(attempts - 1, 0)
+        return min(dt.timedelta(seconds=seconds), self.max_backoff)
+
+    # -- crash recovery ---------------------------------------------------------------------------
+
+    def requeue_stale(self, now: dt.datetime | None = None) -> int:
+        """Put back rows whose sender died mid-send; returns how many."""
+        at = now or utcnow()
+        with self.db.transaction() as session:
+            stale = list(session.scalars(self._stale(at)))
+            for row in stale:
+                self._requeue(row, at)
+        return len(stale)
+
+    def _stale(self, now: dt.datetime):
+        return (
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.SENDING)
+            .where(OutboxMessage.claimed_at < now - self.stale_after)
+            .with_for_update(skip_locked=True)
+        )
+
+    def _requeue(self, row: OutboxMessage, now: dt.datetime) -> None:
+        claimed = f"{row.claimed_by} at {row.claimed_at:%Y-%m-%d %H:%M} UTC"
+        reason = f"requeued: claimed by {claimed} and never recorded; it may have been sent (same Message-ID)"
+        log.warning("outbox row %s: %s", row.id, reason)
+        self._reschedule(row, reason, now)
+        row.next_attempt_at = now  # the wait has already happened
+
+
+def build_message(row: OutboxMessage, from_address: str, from_name: str, now: dt.datetime) -> EmailMessage:
+    """The email for an outbox row, marked as an automatic reply and threaded to the resident's."""
+    message = EmailMessage()
+    message["From"] = formataddr((from_name, from_address))
+    message["To"] = row.to_address
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = bracketed(row.message_id)
+    if row.in_reply_to:
+        message["In-Reply-To"] = row.in_reply_to
+    if row.references:
+        message["References"] = row.references
+    message["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots must not answer this
+    message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange and Outlook
+    message.set_content(row.text_body)
+    if row.html_body:
+        message.add_alternative(row.html_body, subtype="html")
+    return message
+
+
+def mark_failed(session: Session, row: OutboxMessage, reason: str, now: dt.datetime) -> None:
+    row.status, row.reason = OutboxStatus.FAILED, reason
+    if row.case_id is not None:
+        detail = {"outbox_id": row.id, "kind": row.kind, "reason": reason}
+        session.add(CaseEvent(case_id=row.case_id, at=now, actor="system", action="acknowledgement_failed", detail=detail))
+
+
+def record_acknowledgement(session: Session, row: OutboxMessage, now: dt.datetime) -> None:
+    """The case was acknowledged: stamp it, meet its acknowledgement clock, and say so in the audit."""
+    if row.case_id is None:
+        return
+    case = session.get_one(Case, row.case_id)
+    if case.acknowledged_at is None:
+        case.acknowledged_at = now
+    clock = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == ack_clock_kind(row.kind, case)))
+    if clock is not None and clock.met_at is None:
+        clock.met_at = now
+    detail = {"outbox_id": row.id, "kind": row.kind}
+    event = CaseEvent(case_id=case.id, at=now, actor="system", action="acknowledgement_sent", detail=detail)
+    event.submission_id = row.submission_id
+    session.add(event)
+
+
+def ack_clock_kind(kind: str, case: Case) -> str:
+    if kind == AckKind.COMPLAINT_STAGE2:
+        return ClockKind.ACK_STAGE2.value
+    if kind == AckKind.COMPLAINT_STAGE1:
+        return ClockKind.ACK_STAGE1.value
+    return (ClockKind.ACK_STAGE2 if case.stage >= 2 else ClockKind.ACK_STAGE1).value
