@@ -127,6 +127,8 @@ class _Body:
             note_defect(self.defects, "MIME parts nested too deeply; the rest was not read")
         elif part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), list):
             self._multipart(part, depth)
+        elif part.get_content_maintype() == "multipart":  # no parts found: read it as plain text
+            self._text(part)
         elif _is_body_text(part):
             self._text(part)
         else:

@@ -249,3 +249,10 @@ def test_it_falls_back_to_plain_text_when_mime_nesting_is_too_deep_to_parse():
     parsed = parse_message(b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + levels + b"help me")
     assert "help me" in parsed.text
     assert any("could not be parsed" in d for d in parsed.defects)
+
+
+def test_it_reads_a_multipart_whose_boundary_never_appears_as_plain_text():
+    raw = b"From: a@b.c\r\nContent-Type: multipart/mixed; boundary=zzz\r\n\r\nmy boiler is broken\r\n"
+    parsed = parse_message(raw)
+    assert parsed.text == "my boiler is broken"
+    assert parsed.attachments == ()
