@@ -52,7 +52,7 @@ def enqueue(
     and is never sent: one resident writing many times, or a mail loop, gets at most the cap.
     """
     now = now or utcnow()
-    address = to_address.strip()
+    address = checked_address(to_address)
     row = OutboxMessage(
         case_id=_case_id(session, case),
         submission_id=submission_id,
@@ -73,6 +73,19 @@ def enqueue(
         row.status, row.reason = OutboxStatus.SUPPRESSED, CAP_REASON
     session.add(row)
     return row
+
+
+def checked_address(to_address: str) -> str:
+    """The address trimmed; refused if it could never be sent to or could inject a header."""
+    address = (to_address or "").strip()
+    if "@" not in address or any(ch in address for ch in "\r\n<>,; \t"):
+        raise ValueError(f"not a single email address: {address!r}")
+    return address
+
+
+def domain_of(address: str) -> str:
+    """The domain for our Message-IDs, taken from our own From address."""
+    return address.rsplit("@", 1)[-1].strip().strip(">").lower()
 
 
 def _case_id(session: Session, case: Case | None) -> int | None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from casework.models import Case, OutboxMessage
 from casework.settings import Settings, SmtpSettings
 from casework.vocabulary import AckKind, OutboxStatus
-from responders.outbox import CAP_REASON, enqueue, is_own_message_id
+from responders.outbox import CAP_REASON, domain_of, enqueue, is_own_message_id
 from responders.render import RenderedMessage
 from responders.transport import FileTransport, SmtpTransport, make_transport
 
@@ -111,6 +111,16 @@ def test_an_unusable_message_id_domain_is_refused(db, outbox_settings):
     with db.transaction() as session, pytest.raises(ValueError):
         enqueue(session, case=None, submission_id=None, kind="neutral", to_address="a@example.net", rendered=RENDERED,
                 in_reply_to=None, references=[], settings=outbox_settings, domain="bad domain<>")
+
+
+@pytest.mark.parametrize("address", ["", "   ", "no-at-sign", "a@example.net\r\nBcc: victim@example.com", "a@x, b@y"])
+def test_an_address_that_could_not_be_sent_to_or_could_inject_a_header_is_refused(db, outbox_settings, address):
+    with db.transaction() as session, pytest.raises(ValueError):
+        add(session, outbox_settings, to=address)
+
+
+def test_the_message_id_domain_comes_from_our_own_address():
+    assert domain_of("Complaints@Example.ORG") == "example.org"
 
 
 # -- the file transport ---------------------------------------------------------------------------
