@@ -1,58 +1,16 @@
-"""Fixtures for the responders tests: real databases (SQLite file, throwaway PostgreSQL) and a real
-SMTP server. The lead may move the shared ones to tests/conftest.py."""
+"""Fixtures for the responders tests: cases to acknowledge and real SMTP servers.
+The databases (`db`, `sqlite_db`, `postgresql_db`) come from tests/conftest.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from casework.db import Database
 from casework.models import Case, Clock
 from casework.settings import OutboxSettings
 from casework.vocabulary import Category, ClockKind
 from tests.smtp_server import SmtpTestServer
-
-POSTGRES_SERVER = os.environ.get("INTAKE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-@pytest.fixture
-def sqlite_db(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'intake.db'}")
-    db.migrate()
-    yield db
-    db.engine.dispose()
-
-
-@pytest.fixture
-def postgresql_db():
-    server = make_url(POSTGRES_SERVER)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"intake_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no server here: say so rather than fail every test
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not available at {server.render_as_string()}: {exc}")
-    db = Database(server.set(database=name).render_as_string(hide_password=False))
-    try:
-        db.migrate()
-        yield db
-    finally:
-        db.engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request):
-    return request.getfixturevalue(f"{request.param}_db")
 
 
 @pytest.fixture
