@@ -1,0 +1,134 @@
+"""What the CLI runs: evaluate, train (and promote only a model no worse than the current one), corrections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TextIO
+
+from casework.errors import ModelUnavailable
+from casework.models import Case, LabelCorrection, Submission
+from casework.vocabulary import Category, Flag
+from classifier.corpus import Example, load_corpus, load_corrections, load_holdout
+from classifier.evaluate import Report, cross_validate, evaluate_holdout
+from classifier.model import MODELS_DIR, Classifier
+from classifier.text import prepare
+from classifier.train import save, train
+
+TOLERANCE = 0.005  # a new model may be this much lower on holdout macro-F1 or safety-flag recall
+
+
+def evaluate_command(out: TextIO, model_path: Path | None = None, *, data_dir: Path | None = None) -> int:
+    """Print the holdout report for the model, then a cross-validation report on the training corpus."""
+    try:
+        clf = Classifier.load(model_path)
+    except ModelUnavailable as exc:
+        print(f"no model to evaluate: {exc}", file=out)
+        return 1
+    holdout = load_holdout(data_dir)
+    if holdout:
+        print(evaluate_holdout(clf, holdout).render(), file=out)
+    else:
+        print("no holdout examples found", file=out)
+    print("", file=out)
+    print(cross_validate(load_corpus(data_dir)).render(), file=out)
+    return 0
+
+
+def train_command(out: TextIO, db=None, models_dir: Path | None = None, *, data_dir: Path | None = None) -> int:
+    """Retrain on the corpus plus staff corrections; promote to current only if no worse on the holdout."""
+    models_dir = Path(models_dir or MODELS_DIR)
+    examples = training_examples(db, data_dir)
+    corrections = sum(e.source == "correction" for e in examples)
+    print(f"training on {len(examples)} examples ({corrections} staff corrections)", file=out)
+    try:
+        candidate_path = save(train(examples), models_dir, name="candidate")
+    except ValueError as exc:
+        print(f"training failed: {exc}", file=out)
+        return 1
+    candidate = Classifier.load(candidate_path)
+    holdout = load_holdout(data_dir)
+    new = evaluate_holdout(candidate, holdout)
+    current = _current_report(models_dir, holdout)
+    promote, why = decide(new, current)
+    print(f"candidate {candidate.model_version}: holdout macro-F1 {new.macro_f1:.3f}, "
+          f"safety-flag recall {new.safety_recall:.3f}, threshold {candidate.threshold:.3f}", file=out)
+    if promote:
+        for suffix in (".skops", ".json"):
+            candidate_path.with_suffix(suffix).replace(models_dir / f"current{suffix}")
+        print(f"promoted {candidate.model_version} to current: {why}", file=out)
+    else:
+        for suffix in (".skops", ".json"):
+            candidate_path.with_suffix(suffix).unlink(missing_ok=True)
+        print(f"not promoted, the current model stays: {why}", file=out)
+    return 0
+
+
+def training_examples(db, data_dir: Path | None = None) -> list[Example]:
+    examples = load_corpus(data_dir)
+    if db is not None:
+        with db.transaction() as session:
+            examples += load_corrections(session)
+    return examples
+
+
+def decide(new: Report, current: Report | None) -> tuple[bool, str]:
+    """Promote when the candidate is no worse than the current model, beyond a tiny tolerance."""
+    if current is None:
+        return True, "there is no loadable current model"
+    if new.n == 0:
+        return False, "there is no holdout to compare on"
+    if new.macro_f1 < current.macro_f1 - TOLERANCE:
+        return False, f"holdout macro-F1 would fall from {current.macro_f1:.3f} to {new.macro_f1:.3f}"
+    if new.safety_recall < current.safety_recall - TOLERANCE:
+        return False, (f"safety-flag recall would fall from {current.safety_recall:.3f} "
+                       f"to {new.safety_recall:.3f}")
+    return True, (f"holdout macro-F1 {current.macro_f1:.3f} -> {new.macro_f1:.3f}, "
+                  f"safety-flag recall {current.safety_recall:.3f} -> {new.safety_recall:.3f}")
+
+
+def _current_report(models_dir: Path, holdout: list[Example]) -> Report | None:
+    try:
+        current = Classifier.load(models_dir / "current.skops")
+    except ModelUnavailable:
+        return None
+    return evaluate_holdout(current, holdout)
+
+
+def record_correction(session, *, case: Case | None, submission: Submission | None, category: str,
+                      flags, corrected_by: str) -> LabelCorrection:
+    """Store a staff member's category and flags for a message, for the next training run.
+
+    It records the correction only: changing the case itself is casework's job.
+    """
+    category = Category(category).value
+    flags = sorted(Flag(f).value for f in flags)
+    if case is None and submission is None:
+        raise ValueError("a correction needs a case or a submission")
+    if submission is None and case.submissions:
+        submission = case.submissions[0]  # the message that opened the case
+    subject = (submission.subject if submission else None) or (case.subject if case else None) or ""
+    correction = LabelCorrection(
+        submission_id=submission.id if submission else None,
+        case_id=case.id if case else (submission.case_id if submission else None),
+        text=prepare(subject, _new_text(submission)),
+        subject=subject,
+        category=category,
+        flags=flags,
+        corrected_by=corrected_by,
+        corrected_at=dt.datetime.now(dt.UTC),
+        previous_category=case.category if case else None,
+        previous_flags=list(case.flags or []) if case else None,
+    )
+    session.add(correction)
+    session.flush()
+    return correction
+
+
+def _new_text(submission: Submission | None) -> str:
+    """What the resident wrote now: the stored text without quoted history (as the pipeline classified it)."""
+    if submission is None or not submission.extracted_text:
+        return ""
+    from intake.quoting import split_reply
+
+    return split_reply(submission.extracted_text).new_text

@@ -1,0 +1,247 @@
+"""High-recall rules for flags, written from the definitions in spec/categories.md and UK housing practice.
+
+They are OR'd with the model's flags. Safety flags (safeguarding, emergency_hazard) err towards
+raising: a false alarm costs a person a minute, a miss can cost a life. Negation is handled only for
+damp_mould, where "the mould has gone, thank you" is common and a miss is not an emergency;
+"no gas smell now" still raises emergency_hazard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from casework.vocabulary import Flag
+
+_W = r"(?:\W+\w+){0,%d}\W+"  # up to n words between two phrases
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+_RELATIVE = r"(?:mum|mother|mam|dad|father|nan|nana|gran|granny|grandmother|grandad|grandfather|son|daughter|" \
+            r"brother|sister|aunt|auntie|uncle|husband|wife|partner|friend|neighbour|niece|nephew|" \
+            r"cousin|client|tenant|resident|constituent|parents?|in-law)"
+
+SAFEGUARDING = _rx(
+    r"\b(?:domestic|child|sexual|elder|financial|physical|emotional|racial)\s+(?:abuse|violence|exploitation)",
+    r"\babus(?:e|ed|ing)\b",
+    r"\bneglect(?:ed|ing|s)? (?:child|children|kids|baby|him|her|them|himself|herself|themselves)\b",
+    r"\b(?:being|been|is|are) neglected\b", r"\b(?:child|elder|elderly) neglect\b", r"\bself[- ]?neglect", r"\bhoard(?:ing|er)\b",
+    r"\bself[- ]?harm", r"\bsuicid", r"\bkill (?:myself|himself|herself|themselves)\b",
+    r"\bend(?:ing|ed)? (?:it all|(?:my|his|her|their) (?:own )?li(?:fe|ves))", r"\btake (?:my|his|her) own life\b",
+    r"\b(?:harm|hurt) (?:myself|himself|herself|themselves)\b", r"\bover ?dose",
+    r"\b(?:do not|don't|dont) want to (?:be here|live|go on)\b", r"\bno reason to live\b",
+    r"\b(?:can ?not|can't|cant|cannot) (?:go on|cope|take (?:it|this|much more))\b",
+    r"\b(?:hits?|hitting|beat(?:s|en|ing)?|punched|strangled|choked|assault(?:ed|s|ing)?) (?:me|her|him|them|the (?:kids|children))\b",
+    r"\b(?:threaten(?:ed|s|ing)?|threats?) to (?:kill|hurt|harm|stab)\b",
+    r"\b(?:scared|afraid|frightened|terrified|fear(?:ful)?) (?:for|of) (?:my|our|his|her|their) (?:life|lives|safety)\b",
+    r"\b(?:fleeing|fled|escap(?:e|ed|ing) from) (?:domestic|my (?:ex|partner|husband|wife))",
+    r"\brefuge\b", r"\bmarac\b", r"\bcoercive\b", r"\bcontrolling behaviour", r"\bstalk(?:ed|ing|er)\b",
+    r"\bcuckoo(?:ed|ing)\b", r"\bgroom(?:ed|ing)\b", r"\bexploit(?:ed|ing|ation)\b",
+    r"\b(?:child(?:ren)?|kids?|baby|toddler|vulnerable (?:adult|person|man|woman|neighbour|tenant)) "
+    r"(?:is |are |being )?(?:at risk|in danger|left alone|unsafe|not safe|not being (?:fed|looked after))",
+    r"\bleft (?:alone|on (?:their|his|her) own)" + _W % 4 + r"(?:child|kids?|baby|toddler|children)",
+    r"\b(?:not|hasn't|haven't|hasnt|havent|nobody has) (?:been )?seen" + _W % 4 + r"(?:days|weeks|a week|a while)",
+    r"\bwelfare (?:check|concern|visit)", r"\bsafeguarding\b", r"\bsocial services\b", r"\bsocial worker\b",
+    r"\bnot (?:eating|washing|coping)\b", r"\b(?:no|without) food\b",
+    r"\bvulnerable\b" + _W % 6 + r"(?:risk|danger|unsafe|scared|afraid|harm)",
+    r"\bunsafe (?:at|in) (?:home|my home|the flat|the house)",
+    # fear of a person, coercive control, a perpetrator who knows where someone lives
+    r"\b(?:i'm|i am|we're|we are|she's|she is|he's|he is)(?: so| really| very)? (?:scared|frightened|terrified|afraid)\b",
+    r"\b(?:scared|frightened|terrified|afraid) (?:of (?:him|her|them|my)|to (?:go home|be (?:at home|alone)))",
+    r"\b(?:doesn't|does not|won't|will not|never) let(?:s)? me (?:leave|go out|see|answer|have|speak|talk|use)",
+    r"\b(?:takes?|took|keeps?) (?:my|her|his) (?:money|phone|bank card|benefits|passport)",
+    r"\bfound out where (?:i|we|she|he|they) (?:live|lives|are)", r"\b(?:ex|ex-partner|ex-husband|ex-wife)\b" +
+    _W % 8 + r"(?:banging|threaten|turn(?:s|ing)? up|follow|waiting|shout|key|violent|police|injunction|non-molestation)",
+    r"\b(?:drinks|drunk|angry|violent|temper)\b" + _W % 8 + r"(?:scared|frightened|afraid|hide|hiding|lock myself)",
+    r"\bbruis(?:e|es|ed|ing)\b", r"\bflinch", r"\bnon-molestation\b", r"\binjunction\b",
+    # children or vulnerable adults alone, unseen, not coping, taken advantage of
+    r"\b(?:kids|children|child|baby|boy|girl|toddler|little one)\b" + _W % 8 +
+    r"(?:on (?:their|his|her) own|alone|unsupervised|inside|locked in)",
+    r"\b(?:haven't|have not|hasn't|has not|not) (?:been )?(?:seen|heard)\b" + _W % 6 + r"(?:days|weeks|a week|a while)",
+    r"\bcurtains (?:have been |are |were )?(?:shut|closed|drawn)", r"\b(?:milk|post|letters) (?:piling|on the step)",
+    r"\b(?:calling|crying|screaming|shouting) (?:out|for help)", r"\b(?:woman|child|baby|kid|girl|boy) (?:crying|screaming)",
+    r"\b(?:taken|taking) advantage\b", r"\b(?:lent|lend|borrowed|taking|took) (?:him|her|them)?\s?(?:money|£|\d+ pounds)",
+    r"\bnot (?:taking care|looking after) (?:of )?(?:him|her|them|my)sel(?:f|ves)",
+    r"\b(?:can't|cannot|can not) look after (?:him|her|them|my)sel(?:f|ves)",
+    r"\b(?:not|haven't|hasn't|have not|has not|didn't) (?:eaten|eat|been eating)\b", r"\bsleeping in (?:a|the|his|her) chair",
+    r"\bfloor to ceiling\b", r"\blooks? (?:about |only )?1[0-7]\b", r"\bnever (?:seems to )?go(?:es)? to school",
+    r"\b(?:men|people|strangers) (?:going|coming) in and out",
+    # thoughts of suicide
+    r"\b(?:don't|do not|dont) see the point", r"\bbetter off (?:without me|if i (?:wasn't|was not|weren't|were not) here)",
+    r"\b(?:no|nothing) (?:left )?to live for", r"\bwant(?:ed)? to die\b", r"\bwish i (?:was|were) dead",
+    r"\bnot (?:be|being) here any ?more",
+)
+
+EMERGENCY_HAZARD = _rx(
+    # gas and carbon monoxide
+    r"\bsmell(?:s|ing|t)? (?:of )?gas\b", r"\bgas (?:smell|leak|escape)", r"\bleak(?:ing)? gas\b",
+    r"\bsmell(?:s|ed|t|ing)? (?:like|of) gas\b", r"\bgassy\b", r"\bcarbon monoxide\b", r"\bco2? (?:alarm|detector|monitor)",
+    r"\bfumes\b",
+    # electrics
+    r"\b(?:exposed|bare|live|loose|hanging|dangling) (?:electric(?:al)? )?(?:wires?|wiring|cables?)",
+    r"\bwires?" + _W % 3 + r"(?:exposed|hanging out|sticking out|showing)",
+    r"\bspark(?:s|ing|ed)\b", r"\belectric(?:al)? shock", r"\bgot a shock\b",
+    r"\bburning smell\b", r"\bsmell of burning\b", r"\bsmoke (?:coming|from)",
+    r"\b(?:socket|fuse ?box|consumer unit|light fitting|switch)" + _W % 5 + r"(?:melt|burn|scorch|smok|spark|water)",
+    r"\bwater" + _W % 5 + r"(?:socket|light fitting|fuse ?box|consumer unit|electrics)",
+    # water from above, flooding, no water
+    r"\b(?:water|leak|sewage)" + _W % 6 + r"(?:through|from|down) (?:the|my|our) (?:ceiling|light)",
+    r"\b(?:pouring|gushing|flooding|flooded|dripping|coming) (?:in |down )?(?:through|from) (?:the|my|our) (?:ceiling|flat above|roof)",
+    r"\bflat (?:above|upstairs)" + _W % 6 + r"(?:leak|flood|water|pouring)",
+    r"\b(?:leak|flood|water)" + _W % 6 + r"flat (?:above|upstairs)",
+    r"\bflood(?:ed|ing)?\b", r"\bburst (?:pipe|water main|tank)", r"\bsewage\b",
+    r"\bno (?:running )?water\b", r"\bwater (?:has been |is |was )?(?:cut off|turned off|off)\b",
+    r"\bceiling" + _W % 4 + r"(?:collaps|fall|fell|come down|came down|caved|bulg|sagg|crack)",
+    # structure
+    r"\bcollaps", r"\bstructural", r"\b(?:wall|ceiling|roof|floor|balcony|stairs?)" + _W % 3 + r"(?:crumbling|falling (?:down|in|apart)|giving way|unsafe)",
+    r"\bceiling" + _W % 7 + r"(?:collaps|fall|fell|come down|came down|caved|bulg|sagg|crack)",
+    r"\b(?:wall|ceiling|floor|chimney|roof)\b" + _W % 5 + r"(?:bowing|bulging|sagging|leaning|moving|subsid)",
+    r"\bcrack" + _W % 6 + r"(?:wider|widening|bigger|growing)",
+    r"\b(?:railing|railings|banister|bannister|balustrade|handrail)" + _W % 5 + r"(?:loose|broken|gave way|give way|came off|come off|missing)",
+    r"\b(?:drain|manhole) cover" + _W % 3 + r"(?:off|missing|broken|open)", r"\bopen manhole\b",
+    r"\basbestos\b", r"\blive (?:terminals?|parts?)\b", r"\b(?:killed|seriously (?:hurt|injured)|someone will get hurt)\b",
+    r"\bwater (?:coming|pouring|leaking|dripping|gushing) (?:in|through|down)",
+    r"\blocked out\b" + _W % 8 + r"(?:baby|child|children|kids|toddler)",
+    # fire safety
+    r"\bfire (?:door|alarm|exit|escape|safety|risk|hazard|extinguisher)",
+    r"\bsmoke (?:alarm|detector)s?" + _W % 4 + r"(?:not|n't|broken|missing|beep|chirp|removed)",
+    r"\bsprinklers?\b", r"\bcladding\b", r"\b(?:on )?fire\b(?! (?:brigade|service))",
+    # security
+    r"\b(?:can(?:no|')?t|cannot|won't|will not|doesn't|does not) (?:lock|close|shut)" + _W % 3 + r"(?:front |back )?door",
+    r"\b(?:front|back) door" + _W % 4 + r"(?:kicked in|broken|won't lock|will not lock|doesn't lock|not locking)",
+    r"\bbroken into\b", r"\bbreak-?in\b",
+)
+
+# No heating or hot water is an emergency for a vulnerable household in cold weather.
+_NO_HEAT = _rx(
+    r"\bno (?:heating|heat|hot water)\b", r"\b(?:heating|boiler|hot water)" + _W % 4 +
+    r"(?:not working|broken|broke|stopped|packed up|gone|off|failed|isn't working|is not working|won't)",
+    r"\bwithout (?:any )?(?:heating|heat|hot water)\b",
+)
+_VULNERABLE_OR_COLD = _rx(
+    r"\b(?:baby|babies|newborn|infant|toddler|pregnant|elderly|old age|pensioner|disabled|disability|"
+    r"wheelchair|vulnerable|asthma|copd|chemotherapy|cancer|dementia|oxygen|medical condition|ill|"
+    r"illness|sick|poorly|hospital|frail|carer|\d{2,3}[- ]years?[- ]old|in (?:my|her|his) (?:80|90|70)s)\b",
+    r"\b(?:freezing|cold|winter|snow|ice|icy|frost|below zero|minus)\b",
+)
+
+_DAMP_MOULD = re.compile(
+    r"\b(?:damp(?:ness|ed)?|mou?ld(?:y|s)?|mildew|condensation|black spots?|fungus|fungal|spores?|"
+    r"rising damp|penetrating damp|wet walls?|water marks?|musty)\b",
+    re.IGNORECASE,
+)
+_DAMP_NEGATED_BEFORE = re.compile(r"\b(?:no|not|without|free of|never had|never any|no more|no sign of|"
+                                  r"no signs of|no longer)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
+_DAMP_NEGATED_AFTER = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:has|have|is|are|was)?\W*(?:all )?(?:gone|been "
+                                 r"(?:fixed|treated|sorted|removed|resolved|cleared|cleaned|dealt with))",
+                                 re.IGNORECASE)
+_NOT_DAMP_CONTEXT = re.compile(r"\b(?:damp (?:cloth|sponge|towel)|mould(?:ed|ing)? (?:plastic|skirting|trim))\b",
+                               re.IGNORECASE)
+
+ESCALATION = _rx(
+    r"\bstage (?:2|two|ii)\b", r"\bescalat", r"\bsecond stage\b", r"\bnext stage\b",
+    r"\b(?:not|un)(?:\s+)?(?:happy|satisfied|content)" + _W % 4 +
+    r"(?:stage (?:1|one)|response|reply|outcome|answer|decision|resolution|final response|letter)",
+    r"\bdissatisfied" + _W % 4 + r"(?:stage (?:1|one)|response|reply|outcome|answer|decision)",
+    r"\b(?:remain|still) (?:un(?:happy|satisfied)|dissatisfied|not (?:happy|satisfied))",
+    r"\bombudsman\b", r"\b(?:review|reconsider|look again at) (?:of )?(?:my|the|this) (?:complaint|decision|case)",
+    r"\btake (?:this|it|my complaint|the complaint|matters?) further\b", r"\bappeal\b",
+    r"\b(?:reject|do not accept|don't accept|dispute)" + _W % 3 + r"(?:response|outcome|decision|findings)",
+)
+
+REPRESENTATIVE = _rx(
+    r"\bon (?:behalf|behalves) of\b", r"\bon (?:his|her|their|my (?:\w+'?s?)) behalf\b",
+    r"\bconstituents?\b", r"\bour client\b", r"\bmy client\b", r"\bwe (?:act|are acting) for\b",
+    r"\bacting (?:for|on)\b", r"\bi (?:represent|am representing)\b", r"\bpower of attorney\b",
+    r"\b(?:cllr|councillor|member of parliament|mp for|solicitors?|advocate|advocacy|caseworker|"
+    r"support worker|social worker|key ?worker|citizens advice|shelter)\b" + _W % 6 + r"(?:for|behalf|tenant|resident|client)",
+    r"\bi am (?:a |the |your )?(?:local |ward )?(?:councillor|cllr|mp|solicitor|advocate|support worker|"
+    r"social worker|caseworker|carer|key ?worker)\b",
+    r"\b(?:writing|emailing|contacting you|getting in touch|complaining)" + _W % 2 + r"(?:for|about) my " + _RELATIVE,
+    r"\bmy " + _RELATIVE + r"(?:'s| who| is| has been)" + _W % 4 + r"(?:tenant|your tenant|lives? in|flat|house|home)",
+    r"\bi am (?:his|her|their) (?:carer|son|daughter|advocate|next of kin)\b",
+    r"\b(?:with|has given|given|gave) (?:his|her|their|my \w+'?s?) (?:consent|permission)\b",
+)
+
+_NUMBER_WORDS = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+                 "fifteen": 15, "sixteen": 16, "eighteen": 18, "twenty": 20, "several": 2, "many": 2, "few": 2,
+                 "couple of": 2, "a couple of": 2, "a few": 2}
+_NUM = r"(\d{1,3}|a couple of|couple of|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|" \
+       r"thirteen|fourteen|fifteen|sixteen|eighteen|twenty|several|many|a few|few|an?)"
+_AGO = re.compile(r"\b(?:over |more than |nearly |almost |about |around )?" + _NUM + r"\s+(years?|months?)\s+ago\b",
+                  re.IGNORECASE)
+_LATE_PHRASES = _rx(
+    r"\b(?:over|more than) (?:a|one|1) years? ago\b", r"\blast year\b", r"\bthe year before last\b",
+    r"\b(?:over|more than) (?:12|twelve|18|eighteen) months ago\b", r"\byears ago\b", r"\bages ago\b",
+    r"\blong time ago\b", r"\b(?:over|more than) a year (?:ago|since)\b",
+)
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december"]
+_MONTH_RX = "|".join(m[:3] + f"(?:{m[3:]})?" for m in _MONTHS)
+_YEAR = re.compile(r"\b(?:(?P<month>" + _MONTH_RX + r")\.?\s+|(?:in|since|back in|from|during|of|early|late|"
+                   r"summer|winter|spring|autumn|the)\s+)(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
+
+
+def rule_flags(text: str, *, today: dt.date | None = None) -> set[str]:
+    """Flags the rules raise for this text (prepared or raw)."""
+    today = today or dt.date.today()
+    flags: set[str] = set()
+    if SAFEGUARDING.search(text):
+        flags.add(Flag.SAFEGUARDING.value)
+    if EMERGENCY_HAZARD.search(text) or (_NO_HEAT.search(text) and _VULNERABLE_OR_COLD.search(text)):
+        flags.add(Flag.EMERGENCY_HAZARD.value)
+    if damp_or_mould(text):
+        flags.add(Flag.DAMP_MOULD.value)
+    if ESCALATION.search(text):
+        flags.add(Flag.ESCALATION_REQUEST.value)
+    if REPRESENTATIVE.search(text):
+        flags.add(Flag.REPRESENTATIVE.value)
+    if is_late(text, today):
+        flags.add(Flag.LATE.value)
+    return flags
+
+
+def damp_or_mould(text: str) -> bool:
+    """A mention of damp or mould that is not negated ("no damp", "the mould has gone")."""
+    for match in _DAMP_MOULD.finditer(text):
+        if _NOT_DAMP_CONTEXT.match(text, match.start()):
+            continue
+        before = text[max(0, match.start() - 40): match.start()]
+        after = text[match.end(): match.end() + 50]
+        if _DAMP_NEGATED_BEFORE.search(before) or _DAMP_NEGATED_AFTER.search(after):
+            continue
+        return True
+    return False
+
+
+def is_late(text: str, today: dt.date, limit_months: int = 12) -> bool:
+    """The text dates the problem to longer ago than the time limit for raising a complaint."""
+    if _LATE_PHRASES.search(text):
+        return True
+    for match in _AGO.finditer(text):
+        count = _NUMBER_WORDS.get(match.group(1).lower().strip()) or _to_int(match.group(1))
+        months = count * 12 if match.group(2).lower().startswith("year") else count
+        if months >= limit_months:
+            return True
+    for match in _YEAR.finditer(text):
+        year = int(match.group("year"))
+        month = _month_number(match.group("month")) or 12  # a bare year: its latest month, to be fair
+        if year > today.year or year < 1950:
+            continue
+        if (today.year - year) * 12 + (today.month - month) > limit_months:
+            return True
+    return False
+
+
+def _to_int(value: str) -> int:
+    return int(value) if value.isdigit() else 0
+
+
+def _month_number(name: str | None) -> int | None:
+    if not name:
+        return None
+    return next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(name.lower()[:3]))

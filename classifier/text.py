@@ -1,0 +1,89 @@
+"""The text the model sees: subject + new text, cleaned and normalised the same way at train and classify time.
+
+The caller has already removed quoted history and signatures (intake.quoting). This module strips
+them again defensively — lines quoted with ">", an "On … wrote:" header and everything after it, and
+our own acknowledgement boilerplate — so a resident's "thanks, received" above a quoted
+acknowledgement of their complaint is not read as a complaint.
+
+``prepare`` is idempotent: ``prepare("", prepare(s, b)) == prepare(s, b)``, so the prepared text
+stored with a staff correction can be fed back through it for training.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Where quoted history starts: everything from this line on is someone else's words.
+_HISTORY_START = re.compile(
+    r"^\s*(?:"
+    r"on\b.{0,200}\bwrote:?\s*$"  # On Mon, 3 Nov 2026 at 10:02, Example Homes <…> wrote:
+    r"|-{2,}\s*original message\s*-{2,}"
+    r"|-{2,}\s*forwarded message\s*-{2,}"
+    r"|begin forwarded message:?"
+    r"|sent from my (?:iphone|ipad|android|samsung|galaxy|mobile)\b.*"
+    r")",
+    re.IGNORECASE,
+)
+
+# Sentences of our own acknowledgements, in case a resident pastes or quotes them unmarked.
+_OUR_BOILERPLATE = re.compile(
+    r"(?:"
+    r"we have received your (?:complaint|message|letter|email|request|compliment|feedback)[^.\n]*[.\n]"
+    r"|your reference (?:number )?is\s+[a-z]{2,4}-\d{4}-\d{3,8}[^.\n]*[.\n]?"
+    r"|a member of (?:our|the) team will (?:contact|be in touch with) you[^.\n]*[.\n]?"
+    r"|this is an automated (?:acknowledgement|message|response)[^.\n]*[.\n]?"
+    r"|please (?:quote|use) (?:this|your|the) reference[^.\n]*[.\n]?"
+    r"|we will respond (?:to you )?within \d+ working days[^.\n]*[.\n]?"
+    r")",
+    re.IGNORECASE,
+)
+
+_EMAIL = re.compile(r"\b[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\b")
+_REFERENCE = re.compile(r"\b[a-z]{2,4}[-/]?20\d\d[-/]?\d{3,8}\b", re.IGNORECASE)
+_PHONE = re.compile(
+    r"(?<![\w])(?:\+44\s?\(?0?\)?\s?|\(?0)\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w])"
+)
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+
+# Light OCR repair for scanned letters.
+_LIGATURES = str.maketrans({"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "’": "'", "‘": "'",
+                            "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " ", "|": "l"})
+_HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")  # "mo-\nuld" -> "mould"
+_DIGIT_IN_WORD = re.compile(r"(?<=[a-z])[015](?=[a-z])")  # "m0uld", "b1ock", "5" inside words
+_DIGIT_REPAIR = {"0": "o", "1": "l", "5": "s"}
+_SPLIT_OCR = re.compile(r"\brn(?=[aeiou])")  # rare; kept narrow: word-initial "rn" before a vowel -> "m"
+_SPACES = re.compile(r"\s+")
+
+
+def prepare(subject: str, new_text: str) -> str:
+    """Subject + new text, with history and our boilerplate removed, lower-cased and masked."""
+    body = strip_history(new_text or "")
+    text = f"{subject or ''}\n{body}"
+    return normalise(text)
+
+
+def strip_history(text: str) -> str:
+    """The writer's own lines: stop at quoted history; drop lines quoted with '>'."""
+    kept: list[str] = []
+    for line in text.splitlines():
+        if _HISTORY_START.match(line):
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_LIGATURES)
+    text = _HYPHEN_BREAK.sub(r"\1\2", text)
+    text = _OUR_BOILERPLATE.sub(" ", text)
+    text = _URL.sub(" urltok ", text)
+    text = _EMAIL.sub(" emailtok ", text)
+    text = _REFERENCE.sub(" reftok ", text)
+    text = _PHONE.sub(" phonetok ", text)
+    text = text.lower()
+    text = _DIGIT_IN_WORD.sub(lambda m: _DIGIT_REPAIR[m.group(0)], text)
+    text = _SPLIT_OCR.sub("m", text)
+    return _SPACES.sub(" ", text).strip()

@@ -1,0 +1,255 @@
+"""Train the classifier: features, a calibrated category model, per-flag models, and their thresholds.
+
+Every threshold is chosen on out-of-fold predictions over the training corpus (cross-validation),
+never on holdout.jsonl:
+- the auto-acknowledge threshold is the lowest confidence at which, among the messages that would be
+  acknowledged automatically, at most 1% have the wrong category;
+- a flag's threshold is the one with the best F-score of (model OR rules): F2 for the safety flags
+  (safeguarding, emergency_hazard, damp_mould), F1 for the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import skops.io as sio
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion
+from sklearn.svm import LinearSVC
+
+from casework.vocabulary import Flag
+from classifier.corpus import Example
+from classifier.rules import rule_flags
+from classifier.text import prepare
+
+FORMAT = 1
+MAX_WRONG_RATE = 0.01  # among automatically acknowledged messages
+SAFETY_FLAGS = (Flag.SAFEGUARDING.value, Flag.EMERGENCY_HAZARD.value, Flag.DAMP_MOULD.value)
+MIN_FLAG_POSITIVES = 6  # fewer than this: the rules alone raise the flag
+MIN_THRESHOLD = 0.5
+SVC_C = 0.5
+FLAG_C = 4.0
+
+
+@dataclass
+class TrainedModel:
+    features: FeatureUnion
+    category_model: CalibratedClassifierCV
+    flag_models: dict[str, LogisticRegression]
+    flag_thresholds: dict[str, float]
+    threshold: float
+    metrics: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
+    trained_on: str = field(default_factory=lambda: dt.date.today().isoformat())
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.category_model.classes_]
+
+
+@dataclass
+class OutOfFold:
+    """Cross-validated predictions for every training example."""
+
+    classes: list[str]
+    probabilities: np.ndarray  # (n, classes)
+    flag_probabilities: dict[str, np.ndarray]  # flag -> (n,)
+    rules: list[set[str]]
+
+
+def texts_of(examples: list[Example]) -> list[str]:
+    return [prepare(e.subject, e.body) for e in examples]
+
+
+def make_features() -> FeatureUnion:
+    word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, max_df=0.9, sublinear_tf=True,
+                           max_features=30000, token_pattern=r"(?u)\b[a-z][a-z']+\b", dtype=np.float32)
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, max_df=0.9, sublinear_tf=True,
+                           max_features=60000, dtype=np.float32)
+    return FeatureUnion([("word", word), ("char", char)])
+
+
+def make_category_model(n_examples_smallest_class: int) -> CalibratedClassifierCV:
+    folds = max(2, min(5, n_examples_smallest_class))
+    base = LinearSVC(C=SVC_C, class_weight="balanced")
+    return CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
+
+
+def make_flag_model() -> LogisticRegression:
+    return LogisticRegression(C=FLAG_C, class_weight="balanced", solver="liblinear", max_iter=2000)
+
+
+def flag_names(examples: list[Example]) -> list[str]:
+    counts = _flag_counts(examples)
+    return sorted(f for f, n in counts.items() if MIN_FLAG_POSITIVES <= n < len(examples))
+
+
+def fit_models(examples: list[Example], texts: list[str]):
+    """Fit features, the category model and flag models on these examples."""
+    labels = np.array([e.category for e in examples])
+    features = make_features()
+    X = features.fit_transform(texts)
+    smallest = min(np.unique(labels, return_counts=True)[1])
+    category_model = make_category_model(int(smallest)).fit(X, labels)
+    flag_models = {}
+    for flag in flag_names(examples):
+        y = np.array([flag in e.flags for e in examples])
+        flag_models[flag] = make_flag_model().fit(X, y)
+    for vectorizer in (features.transformer_list[0][1], features.transformer_list[1][1]):
+        if hasattr(vectorizer, "stop_words_"):
+            vectorizer.stop_words_ = None  # only for inspection; it can be huge
+    return features, category_model, flag_models
+
+
+def out_of_fold(examples: list[Example], folds: int = 5, seed: int = 0) -> OutOfFold:
+    texts = texts_of(examples)
+    labels = np.array([e.category for e in examples])
+    classes = sorted(set(labels))
+    flags = flag_names(examples)
+    probabilities = np.zeros((len(examples), len(classes)))
+    flag_probabilities = {f: np.zeros(len(examples)) for f in flags}
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train_index, test_index in splitter.split(texts, labels):
+        train_examples = [examples[i] for i in train_index]
+        features, category_model, flag_models = fit_models(train_examples, [texts[i] for i in train_index])
+        X = features.transform([texts[i] for i in test_index])
+        fold_probs = category_model.predict_proba(X)
+        for j, cls in enumerate(category_model.classes_):
+            probabilities[test_index, classes.index(cls)] = fold_probs[:, j]
+        for flag in flags:
+            if flag in flag_models:
+                flag_probabilities[flag][test_index] = flag_models[flag].predict_proba(X)[:, 1]
+    return OutOfFold(classes, probabilities, flag_probabilities, [rule_flags(t) for t in texts])
+
+
+def choose_threshold(confidences: np.ndarray, correct: np.ndarray, max_wrong: float = MAX_WRONG_RATE) -> float:
+    """The lowest confidence such that, at or above it, at most max_wrong of predictions are wrong."""
+    order = np.argsort(-confidences, kind="stable")
+    conf, ok = confidences[order], correct[order]
+    wrong_so_far = np.cumsum(~ok)
+    best = 1.0 + 1e-9  # nothing qualifies: acknowledge nothing automatically
+    for i in range(len(conf)):
+        if i + 1 < len(conf) and conf[i + 1] == conf[i]:
+            continue  # a threshold includes every tie
+        if wrong_so_far[i] / (i + 1) <= max_wrong:
+            best = float(conf[i])
+    return max(best, MIN_THRESHOLD)
+
+
+def choose_flag_threshold(flag: str, probs: np.ndarray, truth: np.ndarray, rules: np.ndarray) -> float:
+    """The threshold with the best F-score of (model OR rules): F2 for safety flags (recall counts 4x), else F1.
+
+    A safety flag's threshold is never above 0.5: the model is there to catch what the rules miss.
+    """
+    beta2 = 4.0 if flag in SAFETY_FLAGS else 1.0
+    candidates = sorted(set(np.round(probs, 4)) | {0.5}, reverse=True)
+    best, best_score = 0.5, -1.0
+    for t in candidates:
+        predicted = (probs >= t) | rules
+        tp = (predicted & truth).sum()
+        score = (1 + beta2) * tp / max(1, beta2 * truth.sum() + predicted.sum())
+        if score > best_score:
+            best, best_score = float(t), score
+    return min(best, 0.5) if flag in SAFETY_FLAGS else best
+
+
+def thresholds_from(oof: OutOfFold, examples: list[Example]) -> tuple[float, dict[str, float]]:
+    truth = np.array([e.category for e in examples])
+    predicted = np.array(oof.classes)[oof.probabilities.argmax(axis=1)]
+    threshold = choose_threshold(oof.probabilities.max(axis=1), predicted == truth)
+    flag_thresholds = {}
+    for flag, probs in oof.flag_probabilities.items():
+        flag_truth = np.array([flag in e.flags for e in examples])
+        flag_rules = np.array([flag in r for r in oof.rules])
+        flag_thresholds[flag] = choose_flag_threshold(flag, probs, flag_truth, flag_rules)
+    return threshold, flag_thresholds
+
+
+def train(examples: list[Example], folds: int = 5) -> TrainedModel:
+    """Fit on every example; thresholds and the metrics stored with the model come from cross-validation."""
+    from classifier.evaluate import report_from_out_of_fold
+
+    if len({e.category for e in examples}) < 2:
+        raise ValueError("training needs examples of at least two categories")
+    oof = out_of_fold(examples, folds=min(folds, _smallest_class(examples)))
+    threshold, flag_thresholds = thresholds_from(oof, examples)
+    features, category_model, flag_models = fit_models(examples, texts_of(examples))
+    report = report_from_out_of_fold(oof, examples, threshold, flag_thresholds)
+    return TrainedModel(features, category_model, flag_models, flag_thresholds, threshold,
+                        metrics={"cross_validation": report.as_dict()}, counts=_counts(examples))
+
+
+def save(model: TrainedModel, directory: Path, name: str = "current") -> Path:
+    """Write <name>.skops and its <name>.json sidecar (version, threshold, checksum, metrics); return the .skops path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.skops"
+    vectorizers = [v for _, v in model.features.transformer_list]
+    vocabularies = [v.vocabulary_ for v in vectorizers]
+    artifact = {"format": FORMAT, "features": model.features, "category": model.category_model,
+                "flags": model.flag_models, "vocabularies": [vocabulary_array(v) for v in vocabularies]}
+    tmp = path.with_suffix(".skops.tmp")
+    try:  # a vocabulary dict is slow to load with skops; an array of strings is fast
+        for v in vectorizers:
+            v.vocabulary_ = {}
+        sio.dump(artifact, tmp, compression=8, compresslevel=6)  # zipfile.ZIP_DEFLATED
+    finally:
+        for v, vocabulary in zip(vectorizers, vocabularies):
+            v.vocabulary_ = vocabulary
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    sidecar = {
+        "format": FORMAT,
+        "model_version": f"{model.trained_on}.{digest[:8]}",
+        "sha256": digest,
+        "threshold": model.threshold,
+        "flag_thresholds": model.flag_thresholds,
+        "classes": model.classes,
+        "trained_on": model.trained_on,
+        "sklearn_version": sklearn.__version__,
+        "counts": model.counts,
+        "metrics": model.metrics,
+    }
+    tmp.replace(path)
+    path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def vocabulary_array(vocabulary: dict[str, int]) -> np.ndarray:
+    """The terms in column order, so that vocabulary[terms[i]] == i."""
+    terms = [""] * len(vocabulary)
+    for term, index in vocabulary.items():
+        terms[index] = term
+    return np.array(terms, dtype=str)
+
+
+def _smallest_class(examples: list[Example]) -> int:
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[e.category] = counts.get(e.category, 0) + 1
+    return max(2, min(counts.values()))
+
+
+def _flag_counts(examples: list[Example]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in examples:
+        for f in e.flags:
+            counts[f] = counts.get(f, 0) + 1
+    return counts
+
+
+def _counts(examples: list[Example]) -> dict:
+    categories: dict[str, int] = {}
+    sources: dict[str, int] = {}
+    for e in examples:
+        categories[e.category] = categories.get(e.category, 0) + 1
+        sources[e.source] = sources.get(e.source, 0) + 1
+    return {"examples": len(examples), "categories": categories, "flags": _flag_counts(examples), "sources": sources}

@@ -1,0 +1,122 @@
+"""classifier.commands: evaluation, training with promotion, and staff corrections from a real SQLite db."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import random
+import shutil
+
+import pytest
+
+from casework.db import Database
+from casework.models import Case, LabelCorrection, Submission
+from classifier.commands import evaluate_command, record_correction, train_command, training_examples
+from classifier.corpus import DATA_DIR, load_corpus, load_corrections
+
+NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def full_data(tmp_path):
+    directory = tmp_path / "data"
+    directory.mkdir()
+    for path in DATA_DIR.glob("*.jsonl"):
+        shutil.copy(path, directory / path.name)
+    return directory
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    """Four examples of each category: a model trained on this is worse than one trained on everything."""
+    directory = tmp_path / "tiny"
+    directory.mkdir()
+    shutil.copy(DATA_DIR / "holdout.jsonl", directory / "holdout.jsonl")
+    rows = [json.loads(line) for path in sorted(DATA_DIR.glob("corpus-*.jsonl"))
+            for line in path.read_text().splitlines() if _valid(line)]
+    random.Random(1).shuffle(rows)
+    tiny = []
+    for category in ("complaint", "service_request", "compliment", "out_of_scope"):
+        tiny += [r for r in rows if r["category"] == category][:4]
+    (directory / "corpus-tiny.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tiny))
+    return directory
+
+
+def _valid(line: str) -> bool:
+    try:
+        json.loads(line)
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'intake.db'}")
+    database.migrate()
+    return database
+
+
+def test_train_command_promotes_a_good_model_and_not_a_worse_one(tmp_path, full_data, tiny_data):
+    models = tmp_path / "models"
+    out = io.StringIO()
+    assert train_command(out, None, models, data_dir=tiny_data) == 0
+    assert "promoted" in out.getvalue() and (models / "current.skops").exists()
+    tiny_version = json.loads((models / "current.json").read_text())["model_version"]
+
+    out = io.StringIO()
+    assert train_command(out, None, models, data_dir=full_data) == 0
+    assert "promoted" in out.getvalue() and "not promoted" not in out.getvalue()
+    good_version = json.loads((models / "current.json").read_text())["model_version"]
+    assert good_version != tiny_version
+
+    out = io.StringIO()
+    assert train_command(out, None, models, data_dir=tiny_data) == 0
+    assert "not promoted" in out.getvalue()
+    assert json.loads((models / "current.json").read_text())["model_version"] == good_version
+    assert not (models / "candidate.skops").exists()
+
+
+def test_corrections_from_a_sqlite_db_are_included_in_training(tmp_path, db, full_data):
+    with db.transaction() as session:
+        submission = Submission(source="imap", kind="email", natural_key="1:1", raw=b"x", raw_sha256="0" * 64,
+                                received_at=NOW, subject="Bins",
+                                extracted_text="The bins at block C have not been emptied for three weeks "
+                                               "again and nobody answers the phone.\n\n> quoted history")
+        case = Case(reference="SR-2026-000001", category="service_request", flags=[], received_at=NOW,
+                    subject="Bins", submissions=[submission])
+        session.add(case)
+        session.flush()
+        correction = record_correction(session, case=case, submission=submission, category="complaint",
+                                       flags=["late"], corrected_by="staff.member")
+        assert correction.previous_category == "service_request"
+        assert "quoted history" not in correction.text and "bins" in correction.text
+
+    with db.transaction() as session:
+        corrections = load_corrections(session)
+        assert [(e.category, e.flags, e.source) for e in corrections] == [("complaint", frozenset({"late"}), "correction")]
+        assert session.query(LabelCorrection).count() == 1
+    examples = training_examples(db, full_data)
+    assert len(examples) == len(load_corpus(full_data)) + 1
+
+    models = tmp_path / "models"
+    out = io.StringIO()
+    assert train_command(out, db, models, data_dir=full_data) == 0
+    assert "(1 staff corrections)" in out.getvalue()
+    assert json.loads((models / "current.json").read_text())["counts"]["sources"]["correction"] == 1
+
+
+def test_evaluate_command_prints_the_holdout_and_cross_validation_reports(tmp_path, full_data):
+    models = tmp_path / "models"
+    train_command(io.StringIO(), None, models, data_dir=full_data)
+    out = io.StringIO()
+    assert evaluate_command(out, models, data_dir=full_data) == 0
+    text = out.getvalue()
+    assert "holdout" in text and "cross-validation" in text and "macro-F1" in text
+
+
+def test_evaluate_command_says_so_when_there_is_no_model(tmp_path):
+    out = io.StringIO()
+    assert evaluate_command(out, tmp_path) == 1
+    assert "no model" in out.getvalue()

@@ -1,0 +1,102 @@
+"""classifier.model.Classifier: a model trained on the corpus, saved, loaded and verified."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from casework.errors import ModelUnavailable
+from classifier import Classification
+from classifier.corpus import load_corpus
+from classifier.model import MODELS_DIR, Classifier
+from classifier.train import save, train
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("models")
+    save(train(load_corpus()), directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def clf(model_dir):
+    return Classifier.load(model_dir)
+
+
+def test_the_saved_model_loads_and_classifies(clf):
+    result = clf.classify("Boiler", "My boiler stopped working this morning, can someone come out please?")
+    assert isinstance(result, Classification)
+    assert result.category in clf.classes
+    assert 0.0 <= result.confidence <= 1.0
+    assert result.model_version == clf.model_version
+    assert len(result.explanation) <= 5
+
+
+def test_the_shipped_model_loads_and_classifies():
+    if not (MODELS_DIR / "current.skops").exists():
+        pytest.skip("no model shipped yet in classifier/models")
+    result = Classifier.load().classify("", "Just wanted to say the plumber was brilliant, thank you so much")
+    assert result.category == "compliment"
+
+
+def test_classify_many_agrees_with_classify(clf):
+    items = [("Leak", "Water is coming through my ceiling from upstairs"), ("", "Thank you for the new kitchen")]
+    assert clf.classify_many(items) == [clf.classify(*item) for item in items]
+    assert clf.classify_many([]) == []
+
+
+def test_a_tampered_model_file_is_refused(model_dir, tmp_path):
+    for name in ("current.skops", "current.json"):
+        shutil.copy(model_dir / name, tmp_path / name)
+    data = bytearray((tmp_path / "current.skops").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "current.skops").write_bytes(bytes(data))
+    with pytest.raises(ModelUnavailable, match="checksum"):
+        Classifier.load(tmp_path)
+
+
+def test_a_missing_model_is_reported_clearly(tmp_path):
+    with pytest.raises(ModelUnavailable, match="not found"):
+        Classifier.load(tmp_path)
+
+
+def test_the_sidecar_records_version_threshold_checksum_and_counts(model_dir):
+    sidecar = json.loads((model_dir / "current.json").read_text())
+    assert sidecar["model_version"].endswith(sidecar["sha256"][:8])
+    assert 0.5 <= sidecar["threshold"] <= 1.0 + 1e-6
+    assert sidecar["counts"]["examples"] == len(load_corpus())
+
+
+def test_below_threshold_gives_auto_acknowledge_false(model_dir):
+    text = ("Bins", "There are bin bags dumped by block C, can they be removed please?")
+    confidence = Classifier.load(model_dir).classify(*text).confidence
+    assert Classifier.load(model_dir, threshold=confidence - 1e-6).classify(*text).auto_acknowledge
+    assert not Classifier.load(model_dir, threshold=confidence + 1e-6).classify(*text).auto_acknowledge
+
+
+def test_a_safeguarding_flag_is_never_acknowledged_automatically(model_dir):
+    clf = Classifier.load(model_dir, threshold=0.0)
+    result = clf.classify("Neighbour", "I am worried the children next door are being left alone and hit")
+    assert "safeguarding" in result.flags
+    assert not result.auto_acknowledge
+
+
+def test_flags_include_the_rule_flags(clf):
+    result = clf.classify("Urgent", "I can smell gas in the hallway")
+    assert "emergency_hazard" in result.flags
+
+
+def test_quoted_text_does_not_decide_the_category(clf):
+    quoted_complaint = (
+        "Thanks, received.\n\n"
+        "On Mon, 3 Nov 2026 at 10:02, Example Homes <complaints@example.org> wrote:\n"
+        "> We have received your complaint. Your reference is CMP-2026-000123.\n"
+        "> You told us: I reported the leak three weeks ago and nobody has come. I am disgusted with the\n"
+        "> service, your contractor was rude and left a mess, this is the third time I have complained.\n"
+    )
+    with_quote = clf.classify("Re: CMP-2026-000123", quoted_complaint)
+    assert with_quote == clf.classify("Re: CMP-2026-000123", "Thanks, received.")
+    assert with_quote.category != "complaint"

@@ -1,0 +1,86 @@
+"""classifier.text.prepare and classifier.rules.rule_flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from classifier.rules import rule_flags
+from classifier.text import prepare
+
+TODAY = dt.date(2026, 11, 22)
+
+
+def flags(text: str) -> set[str]:
+    return rule_flags(prepare("", text), today=TODAY)
+
+
+def test_prepare_masks_emails_phone_numbers_and_our_references():
+    text = prepare("Re: CMP-2026-000123", "Ring me on 07700 900123 or email jo.bloggs@example.com")
+    assert "reftok" in text and "phonetok" in text and "emailtok" in text
+    assert "07700" not in text and "example.com" not in text and "000123" not in text
+
+
+def test_prepare_repairs_common_ocr_confusions():
+    assert prepare("", "There is m0uld in the b1ock and the ﬂat is cold") == "there is mould in the block and the flat is cold"
+
+
+def test_prepare_drops_quoted_lines_and_history_and_our_boilerplate():
+    quoted = "Thanks, received.\n\nOn Mon, 3 Nov 2026, Example Homes wrote:\n> We have received your complaint."
+    assert prepare("Re: CMP-2026-000123", quoted) == prepare("Re: CMP-2026-000123", "Thanks, received.")
+    assert "complaint" not in prepare("", "> I am furious\nWe have received your complaint. Ok thanks")
+
+
+def test_prepare_is_idempotent_so_stored_prepared_text_can_be_retrained_on():
+    once = prepare("Damp", "Black m0uld, call 0161 496 0000, ref CMP-2026-000001, since 2022")
+    assert prepare("", once) == once
+
+
+@pytest.mark.parametrize("text", [
+    "I can smell gas in the kitchen",
+    "There's a strong smell of gas on the stairs",
+    "The carbon monoxide alarm keeps going off",
+    "my CO alarm is beeping",
+    "There are exposed wires hanging out of the wall in the hallway",
+    "Water is pouring through the ceiling from the flat above",
+    "the flat upstairs has flooded and it is coming through my light fitting",
+    "We have had no water at all since yesterday",
+    "no heating and my baby is three weeks old",
+])
+def test_rule_flags_catches_emergency_hazards(text):
+    assert "emergency_hazard" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My partner hits me and I am scared to go home",
+    "I think the children next door are being left alone all day",
+    "I can't go on any more, I want to end my life",
+    "My elderly neighbour hasn't been seen for days and her curtains are shut",
+    "I am worried about domestic abuse at number 4",
+])
+def test_rule_flags_catches_safeguarding_phrases(text):
+    assert "safeguarding" in flags(text)
+
+
+def test_rule_flags_raises_damp_mould_for_mould_and_not_for_a_gas_bill():
+    assert "damp_mould" in flags("There is black mould on the bedroom wall and it smells damp")
+    assert "damp_mould" not in flags("My gas bill has gone up and I want to query it")
+    assert "damp_mould" not in flags("The mould has been treated and has gone, thank you")
+
+
+def test_rule_flags_still_raises_a_gas_smell_that_is_denied():
+    assert "emergency_hazard" in flags("There is no gas smell now but there was this morning")
+
+
+def test_rule_flags_finds_escalation_representatives_and_late_complaints():
+    assert "escalation_request" in flags("I am not happy with your stage 1 response and want to escalate")
+    assert "representative" in flags("I am writing on behalf of my mother, who is your tenant")
+    assert "representative" in flags("My constituent has asked me to raise this")
+    assert "late" in flags("The damage happened in March 2024")
+    assert "late" in flags("This started two years ago")
+    assert "late" not in flags("This started two weeks ago")
+
+
+def test_rule_flags_raises_nothing_for_a_plain_compliment():
+    assert flags("Just wanted to say the plumber was brilliant, thank you") == set()
