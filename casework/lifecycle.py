@@ -40,7 +40,10 @@ def open_case(
 ) -> Case:
     """A new case with a reference; held cases get the neutral prefix so it reveals no category."""
     reference = references.allocate(session, None if held else category, now)
-    case = Case(reference=reference, category=category, received_at=received_at, opened_at=now, flags=[], **facts)
+    case = Case(
+        reference=reference, category=category, received_at=received_at, opened_at=now,
+        flags=[], stage=1, status=CaseStatus.OPEN, priority=0, **facts,
+    )
     session.add(case)
     return case
 

@@ -77,7 +77,7 @@ class Pipeline:
     def _new_case(self, session: Session, submission: Submission, message: ParsedMessage, now: dt.datetime):
         result = self._classify(message)
         address = reply_address(message)
-        flags = set(result.flags) | _identity_flags(submission, message, address)
+        flags = (set(result.flags) - {Flag.ANONYMOUS}) | _identity_flags(submission, address)
         reasons = held_reasons(result, flags, matched_case=False)
         case = lifecycle.open_case(
             session, self.references, category=result.category, held=bool(reasons),
@@ -183,7 +183,8 @@ def reply_address(message: ParsedMessage) -> str | None:
     return message.reply_to or message.sender or None
 
 
-def _identity_flags(submission: Submission, message: ParsedMessage, address: str | None) -> set[str]:
+def _identity_flags(submission: Submission, address: str | None) -> set[str]:
+    """Anonymous is a fact about the submission (no way to reply), not something read from the text."""
     if address or submission.details.get("postal_address"):
         return set()
     return {Flag.ANONYMOUS}
