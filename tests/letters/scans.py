@@ -123,3 +123,28 @@ You can call me on 07700 900123.
 Yours sincerely,
 
 Mrs Jane Smith"""
+
+
+def save_poor_scan(path: Path, text: str) -> Path:
+    """A blurred, heavily compressed scan: Tesseract reads it, but not well (confidence about 50)."""
+    from PIL import ImageFilter
+
+    image = page_image(text, noise=0.02, font_size=24, angle=2).filter(ImageFilter.GaussianBlur(2.5))
+    image.save(path, "JPEG", quality=10)
+    return path
+
+
+EMAIL_LETTER = """Mr Tom Brown
+Flat 2, 5 Station Road
+Exampletown
+EX3 9ZZ
+
+Dear Example Homes,
+
+Thank you so much to the caretaker who cleaned
+the stairs so well last week.
+
+My email is tom.brown@example.net
+
+Kind regards,
+Tom Brown"""
