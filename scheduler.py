@@ -19,6 +19,7 @@ from intake.items import Source
 from intake.maildir import MaildirSource
 from intake.pipeline import Pipeline
 from intake.runner import Runner
+from responders.letters import LetterPrinter
 from responders.render import TemplateSet
 from responders.sender import OutboxSender
 from responders.transport import make_transport
@@ -32,25 +33,30 @@ class Service:
     db: Database
     runner: Runner
     sender: OutboxSender
+    printer: LetterPrinter
 
     def run_once(self) -> dict[str, int]:
         """Every job once, draining each: what `intake run --once`, the tests and the demo use."""
         return {
             "items": _drain(self.runner.run_once),
             "sent": _drain(self.sender.run_once),
+            "printed": _drain(self.printer.run_once),
             "overdue": note_overdue_clocks(self.db),
         }
+
+    def send(self) -> int:
+        return self.sender.run_once() + self.printer.run_once()
 
 
 def build(settings: Settings) -> Service:
     db = Database(settings.resolved_database_url)
     db.migrate()
-    runner = Runner(db, build_sources(settings, db), build_pipeline(settings))
-    return Service(settings, db, runner, build_sender(settings, db))
+    templates = TemplateSet(settings.templates_dir)
+    runner = Runner(db, build_sources(settings, db), build_pipeline(settings, templates))
+    return Service(settings, db, runner, build_sender(settings, db), build_printer(settings, db, templates))
 
 
-def build_pipeline(settings: Settings) -> Pipeline:
-    templates = TemplateSet(settings.templates_dir) if settings.templates_dir else TemplateSet()
+def build_pipeline(settings: Settings, templates: TemplateSet) -> Pipeline:
     return Pipeline(
         settings=settings,
         policy=Policy(settings.policy),
@@ -77,11 +83,18 @@ def build_sender(settings: Settings, db: Database) -> OutboxSender:
     )
 
 
+def build_printer(settings: Settings, db: Database, templates: TemplateSet) -> LetterPrinter:
+    letters = settings.letters
+    print_dir = (letters.print_dir if letters and letters.print_dir else None) or settings.var_dir / "print"
+    large_print = bool(letters and letters.large_print)
+    return LetterPrinter(db, templates, settings.landlord, print_dir, large_print=large_print, settings=settings.outbox)
+
+
 def run_forever(service: Service) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     every = service.settings.poll_seconds
     scheduler.add_job(service.runner.run_once, "interval", seconds=every, id="poll", max_instances=1, coalesce=True)
-    scheduler.add_job(service.sender.run_once, "interval", seconds=max(every / 4, 5), id="send", max_instances=1, coalesce=True)
+    scheduler.add_job(service.send, "interval", seconds=max(every / 4, 5), id="send", max_instances=1, coalesce=True)
     scheduler.add_job(note_overdue_clocks, "interval", minutes=15, args=[service.db], id="clocks", coalesce=True)
     log.info("worker started: %d sources, polling every %ss", len(service.runner.sources), every)
     scheduler.start()

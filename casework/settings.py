@@ -82,6 +82,8 @@ class LetterSourceSettings(BaseModel):
     receipt_date_from: Literal["convention", "mtime"] = "convention"
     ocr_languages: str = "eng"
     min_ocr_confidence: float = 60.0
+    print_dir: Path | None = None  # None: var_dir / "print"; printable reply letters land here
+    large_print: bool = False
 
 
 class SmtpSettings(BaseModel):

@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="the worker: poll sources, process, send acknowledgements")
     run.add_argument("--once", action="store_true", help="run every job once, then exit")
     run.set_defaults(handler=_run)
-    classify = commands.add_parser("classify", help="classify .eml/.txt files without storing anything")
+    classify = commands.add_parser(
+        "classify", help="classify .eml, .txt, .pdf, .png, .jpg or .tif files (OCR first) without storing anything"
+    )
     classify.add_argument("--json", action="store_true", required=True, help="one JSON object per line")
     classify.add_argument("paths", nargs="+", type=Path)
     classify.set_defaults(handler=_classify)
@@ -50,7 +52,10 @@ def _run(args, settings: Settings) -> int:
     service = scheduler.build(settings)
     if args.once:
         done = service.run_once()
-        print(f"processed {done['items']} items, sent {done['sent']} messages, {done['overdue']} clocks newly overdue")
+        print(
+            f"processed {done['items']} items, sent {done['sent']} emails, printed {done['printed']} letters,"
+            f" {done['overdue']} clocks newly overdue"
+        )
         for name, error in service.runner.health.errors.items():
             print(f"source {name}: {error}", file=sys.stderr)
         return 0
@@ -91,10 +96,12 @@ def _cases(args, settings: Settings) -> int:
 
 
 def _check(args, settings: Settings) -> int:
+    from responders.letters import validate_letters
     from responders.render import TemplateSet
 
     _report_policy(settings)
-    problems = (TemplateSet(settings.templates_dir) if settings.templates_dir else TemplateSet()).validate()
+    templates = TemplateSet(settings.templates_dir)
+    problems = templates.validate() + validate_letters(templates)
     for problem in problems:
         print(f"template problem: {problem}", file=sys.stderr)
     print("settings ok" if not problems else f"{len(problems)} template problem(s)")

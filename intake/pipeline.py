@@ -24,10 +24,12 @@ from classifier import Classification
 from classifier.model import Classifier
 from intake.autoreply import detect_auto_reply
 from intake.dedupe import dedupe_key
+from intake.letters.steps import letter_hold_reasons, record_scanning_lag
 from intake.matching import match_case
 from intake.message import ParsedMessage
 from intake.reading import read_submission
 from responders.acknowledge import choose_acknowledgement, understood_excerpt
+from responders.letters import enqueue_letter, letter_context, render_letter
 from responders.outbox import enqueue, is_own_message_id
 from responders.render import TemplateSet, acknowledgement_context
 
@@ -78,7 +80,7 @@ class Pipeline:
         result = self._classify(message)
         address = reply_address(message)
         flags = (set(result.flags) - {Flag.ANONYMOUS}) | _identity_flags(submission, address)
-        reasons = held_reasons(result, flags, matched_case=False)
+        reasons = held_reasons(result, flags, matched_case=False) + letter_hold_reasons(submission)
         case = lifecycle.open_case(
             session, self.references, category=result.category, held=bool(reasons),
             received_at=submission.received_at, now=now, confidence=result.confidence,
@@ -87,6 +89,7 @@ class Pipeline:
         )
         _attach(case, submission, "case_opened", source=submission.source)
         _record_classification(case, submission, result)
+        record_scanning_lag(case, submission, self.policy)
         lifecycle.add_flags(case, flags, self.policy, submission.received_at)
         if result.category == Category.COMPLAINT:
             lifecycle.start_complaint_clocks(case, self.policy, submission.received_at, now)
@@ -125,24 +128,40 @@ class Pipeline:
         return self.classifier.classify(message.subject, message.new_text)
 
     def _acknowledge(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, *, confident: bool) -> None:
-        kind = choose_acknowledgement(
-            case.category, case.stage, confident=confident, auto_reply=False, reply_address=case.resident_email
-        )
+        """By email when we have an address; by post when we only have a postal address; else not."""
+        reply_to = case.resident_email or ("post" if case.resident_address else None)
+        kind = choose_acknowledgement(case.category, case.stage, confident=confident, auto_reply=False, reply_address=reply_to)
         if kind is None:
             lifecycle.record(case, "system", "no_acknowledgement", reason="no address to reply to")
             return
         session.flush()
-        rendered = self.templates.render(kind, self._context(case, message))
-        row = enqueue(
+        row = self._queue_email(session, case, submission, message, kind) if case.resident_email else (
+            self._queue_letter(session, case, submission, message, kind)
+        )
+        lifecycle.record(case, "system", "acknowledgement_queued", kind=str(kind), channel=row.channel, outbox_status=row.status)
+
+    def _queue_email(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, kind: str):
+        rendered = self.templates.render(kind, self._context(case, message, acknowledgement_context))
+        return enqueue(
             session, case=case, submission_id=submission.id, kind=kind, to_address=case.resident_email,
             rendered=rendered, in_reply_to=message.message_id, references=_references(message),
-            settings=self.settings.outbox, domain=self.settings.landlord.email.rpartition("@")[2],
+            settings=self.settings.outbox, domain=self._domain,
         )
-        lifecycle.record(case, "system", "acknowledgement_queued", kind=str(kind), outbox_status=row.status)
 
-    def _context(self, case: Case, message: ParsedMessage) -> dict:
+    def _queue_letter(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, kind: str):
+        rendered = render_letter(self.templates, kind, self._context(case, message, letter_context))
+        return enqueue_letter(
+            session, case=case, submission_id=submission.id, kind=kind, postal_address=case.resident_address,
+            rendered=rendered, domain=self._domain,
+        )
+
+    @property
+    def _domain(self) -> str:
+        return self.settings.landlord.email.rpartition("@")[2]
+
+    def _context(self, case: Case, message: ParsedMessage, build) -> dict:
         clocks = {clock.kind: clock.due_at for clock in case.clocks}
-        return acknowledgement_context(case, self.settings.landlord, clocks, understood_excerpt(message.new_text))
+        return build(case, self.settings.landlord, clocks, understood_excerpt(message.new_text))
 
 
 SAFETY_FLAGS = frozenset({Flag.SAFEGUARDING, Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD})

@@ -25,7 +25,7 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from casework.db import Database
@@ -123,6 +123,8 @@ def enqueue_letter(
 class LetterPrinter(OutboxSender):
     """Claims queued letter rows (same claim states as the email sender) and writes their PDFs."""
 
+    channel = "letter"
+
     def __init__(
         self, db: Database, templates: TemplateSet | Path | None, landlord: LandlordSettings, print_dir: Path,
         large_print: bool = False, settings: OutboxSettings | None = None, worker_id: str | None = None,
@@ -135,15 +137,6 @@ class LetterPrinter(OutboxSender):
         problems = validate_letters(self.templates)
         if problems:
             raise ConfigurationError("letter templates: " + "; ".join(problems))
-
-    def _due(self, now: dt.datetime):
-        return (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.channel == "letter")
-            .where(OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(self.settings.batch_size)
-        )
 
     def attempt(self, outbox_id: int, now: dt.datetime | None = None) -> None:
         now = now or utcnow()

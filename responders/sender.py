@@ -45,6 +45,8 @@ def default_worker_id() -> str:
 
 
 class OutboxSender:
+    channel = "email"  # which outbox rows this sender claims
+
     def __init__(
         self,
         db: Database,
@@ -86,7 +88,7 @@ class OutboxSender:
         return (
             select(OutboxMessage.id)
             .where(OutboxMessage.status == OutboxStatus.QUEUED)
-            .where(OutboxMessage.channel == "email")
+            .where(OutboxMessage.channel == self.channel)
             .where(OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(self.settings.batch_size)

@@ -1,0 +1,29 @@
+"""What the pipeline does differently for a letter: hold poor scans, note scanning lag."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from casework import lifecycle
+from casework.models import Case, Submission
+from casework.policy import Policy
+from intake.letters.receipt import scanning_lag, scanning_lag_note
+
+
+def letter_hold_reasons(submission: Submission) -> list[str]:
+    if submission.kind != "letter" or not submission.details.get("low_confidence"):
+        return []
+    confidence = submission.details.get("ocr_confidence") or 0
+    return [f"poor OCR confidence ({confidence:.0f}/100): a person should read the page images"]
+
+
+def record_scanning_lag(case: Case, submission: Submission, policy: Policy) -> None:
+    """When the post room's scanning used part of the acknowledgement window, the case says so."""
+    scanned_at = submission.details.get("scanned_at")
+    if submission.kind != "letter" or not scanned_at:
+        return
+    scanned = dt.datetime.fromisoformat(scanned_at)
+    note = scanning_lag_note(policy.calendar, submission.received_at, scanned, policy.settings.stage1_ack_days)
+    if note:
+        days = scanning_lag(policy.calendar, submission.received_at, scanned)
+        lifecycle.record(case, "system", "scanning_lag", submission_id=submission.id, working_days=days, note=note)
