@@ -133,8 +133,9 @@ def report_from_out_of_fold(oof: "OutOfFold", examples: list[Example], threshold
 
 
 def cross_validate(examples: list[Example], folds: int = 5) -> Report:
-    from classifier.train import out_of_fold, thresholds_from
+    from classifier.train import out_of_fold, smallest_class, thresholds_from
 
+    folds = min(folds, smallest_class(examples))
     oof = out_of_fold(examples, folds=folds)
     threshold, flag_thresholds = thresholds_from(oof, examples)
     return report_from_out_of_fold(oof, examples, threshold, flag_thresholds, folds)

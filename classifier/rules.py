@@ -1,5 +1,8 @@
 """High-recall rules for flags, written from the definitions in spec/categories.md and UK housing practice.
 
+escalation_request means asking for stage 2 of *our* procedure: a mention of the Housing Ombudsman or an
+"appeal" alone is not one (the Ombudsman comes after our stage 2), so neither raises it here.
+
 They are OR'd with the model's flags. Safety flags (safeguarding, emergency_hazard) err towards
 raising: a false alarm costs a person a minute, a miss can cost a life. Negation is handled only for
 damp_mould, where "the mould has gone, thank you" is common and a miss is not an emergency;
@@ -69,6 +72,10 @@ SAFEGUARDING = _rx(
     r"\b(?:not|haven't|hasn't|have not|has not|didn't) (?:eaten|eat|been eating)\b", r"\bsleeping in (?:a|the|his|her) chair",
     r"\bfloor to ceiling\b", r"\blooks? (?:about |only )?1[0-7]\b", r"\bnever (?:seems to )?go(?:es)? to school",
     r"\b(?:men|people|strangers) (?:going|coming) in and out",
+    r"\bcheck on (?:her|him|them|my|mr|mrs|ms)\b", r"\b(?:hasn't|has not|haven't|not) (?:answered|opened) (?:his|her|their|the) door",
+    r"\b(?:milk|post|newspapers?)(?:'s| is| are)? (?:still )?(?:outside|on the (?:step|doorstep|mat))",
+    r"\bmental health crisis\b", r"\b(?:missing|stolen|taken) from (?:her|his|their) (?:purse|wallet|flat|home|account)",
+    r"\bcan(?:'t|not| not) afford to (?:top up|heat|eat|buy food)",
     # thoughts of suicide
     r"\b(?:don't|do not|dont) see the point", r"\bbetter off (?:without me|if i (?:wasn't|was not|weren't|were not) here)",
     r"\b(?:no|nothing) (?:left )?to live for", r"\bwant(?:ed)? to die\b", r"\bwish i (?:was|were) dead",
@@ -105,6 +112,21 @@ EMERGENCY_HAZARD = _rx(
     r"\basbestos\b", r"\blive (?:terminals?|parts?)\b", r"\b(?:killed|seriously (?:hurt|injured)|someone will get hurt)\b",
     r"\bwater (?:coming|pouring|leaking|dripping|gushing) (?:in|through|down)",
     r"\blocked out\b" + _W % 8 + r"(?:baby|child|children|kids|toddler)",
+    r"\b(?:crack|bang|flash|flames?|fizz)" + _W % 8 + r"(?:fuse|socket|trip switch|consumer unit|plug|electrics)",
+    r"\b(?:fuse ?box|socket|trip switch|consumer unit|plug)" + _W % 8 + r"(?:crack|bang|flash|flames?|fizz)",
+    r"\b(?:cables?|wires?|wiring)" + _W % 2 + r"(?:hanging|dangling|loose|showing|poking)", r"\bhanging (?:from|by) (?:its|the) (?:wires|cable)",
+    r"\b(?:see|seen|touch) the wires\b", r"\bdanger(?:ous)?\b", r"\bc1\b",
+    r"\b(?:toilet|sewage|drain|sewer)s?" + _W % 4 + r"overflow", r"\boverflowing toilet\b",
+    r"\b(?:stuck|trapped) in (?:the |a )?lift\b", r"\blift(?:'s| is| has)? (?:stuck|broken down with)", r"\btrapped\b",
+    r"\b(?:someone|somebody|anyone|a child|kids?|children|people) (?:could|will|might|is going to) (?:fall|get hurt|be hurt|be injured|be killed|die|get killed)",
+    r"\b(?:could|will|might) (?:fall (?:out|off|down)|come down|collapse|hit (?:someone|somebody))",
+    r"\b(?:window )?restrictors?\b", r"\bpendant alarm", r"\bcommunity alarm", r"\bcareline\b", r"\blifeline\b",
+    r"\bneedles\b", r"\bsyringes?\b", r"\bscald(?:ing|ed)?\b", r"\bhad a fall\b",
+    r"\b(?:fell|fallen|tripped|slipped)" + _W % 3 + r"(?:broke|broken|hurt|injured|hospital|ambulance)",
+    # a few words in the community languages UK landlords most often receive (Welsh, Polish, Urdu, Arabic)
+    r"\bnwy\b", r"\b(?:dim|heb) (?:gwres|wres|dŵr|dwr)\b", r"\bgaz(?:u|em)?\b",
+    r"\b(?:brak|nie ma|nie działa) (?:ogrzewania|ciepłej wody|wody|prądu)", r"\bogrzewanie\b",
+    r"\b(?:zalewa|przecieka|cieknie)\b", r"\bpani (?:gir|aa)\b", r"غاز", r"تسرب", r"تدفئة",
     # fire safety
     r"\bfire (?:door|alarm|exit|escape|safety|risk|hazard|extinguisher)",
     r"\bsmoke (?:alarm|detector)s?" + _W % 4 + r"(?:not|n't|broken|missing|beep|chirp|removed)",
@@ -117,15 +139,19 @@ EMERGENCY_HAZARD = _rx(
 
 # No heating or hot water is an emergency for a vulnerable household in cold weather.
 _NO_HEAT = _rx(
-    r"\bno (?:heating|heat|hot water)\b", r"\b(?:heating|boiler|hot water)" + _W % 4 +
-    r"(?:not working|broken|broke|stopped|packed up|gone|off|failed|isn't working|is not working|won't)",
-    r"\bwithout (?:any )?(?:heating|heat|hot water)\b",
+    r"\bno (?:working )?(?:heating|heat|hot water|gas)\b", r"\b(?:heating|boiler|hot water|radiators?|gas)" + _W % 6 +
+    r"(?:not working|broken|broke|stopped|packed up|gone|off|failed|isn't working|is not working|won't|not getting "
+    r"warm|cold|not fixed|fixed)", r"\b(?:broken|failed|faulty) (?:heating|boiler)",
+    r"\bwithout (?:any )?(?:heating|heat|hot water)\b", r"\b(?:fix|repair|sort)(?:ed)? (?:my|the|our|her|his) (?:heating|boiler)",
 )
 _VULNERABLE_OR_COLD = _rx(
     r"\b(?:baby|babies|newborn|infant|toddler|pregnant|elderly|old age|pensioner|disabled|disability|"
     r"wheelchair|vulnerable|asthma|copd|chemotherapy|cancer|dementia|oxygen|medical condition|ill|"
     r"illness|sick|poorly|hospital|frail|carer|\d{2,3}[- ]years?[- ]old|in (?:my|her|his) (?:80|90|70)s)\b",
-    r"\b(?:freezing|cold|winter|snow|ice|icy|frost|below zero|minus)\b",
+    r"\b(?:freezing|cold|winter|snow|snowing|ice|icy|frost|below zero|minus|cold snap|degrees)\b",
+    r"\b(?:kids|children|child|baby|babies|grandchildren|little ones|under (?:five|5|two|2))\b",
+    r"\b(?:angina|heart|diabetic|insulin|medication|stroke|mobility|sheltered)\b",
+    r"\b(?:i'm|i am|he's|he is|she's|she is|aged|who is|is) (?:[6-9]\d|1[01]\d)\b", r",\s?(?:[7-9]\d|10\d),",
 )
 
 _DAMP_MOULD = re.compile(
@@ -147,8 +173,8 @@ ESCALATION = _rx(
     r"(?:stage (?:1|one)|response|reply|outcome|answer|decision|resolution|final response|letter)",
     r"\bdissatisfied" + _W % 4 + r"(?:stage (?:1|one)|response|reply|outcome|answer|decision)",
     r"\b(?:remain|still) (?:un(?:happy|satisfied)|dissatisfied|not (?:happy|satisfied))",
-    r"\bombudsman\b", r"\b(?:review|reconsider|look again at) (?:of )?(?:my|the|this) (?:complaint|decision|case)",
-    r"\btake (?:this|it|my complaint|the complaint|matters?) further\b", r"\bappeal\b",
+    r"\b(?:review|reconsider|look again at) (?:of )?(?:my|the|this) (?:complaint|decision|case)",
+    r"\btake (?:this|it|my complaint|the complaint|matters?) further\b",
     r"\b(?:reject|do not accept|don't accept|dispute)" + _W % 3 + r"(?:response|outcome|decision|findings)",
 )
 
@@ -164,6 +190,19 @@ REPRESENTATIVE = _rx(
     r"\bmy " + _RELATIVE + r"(?:'s| who| is| has been)" + _W % 4 + r"(?:tenant|your tenant|lives? in|flat|house|home)",
     r"\bi am (?:his|her|their) (?:carer|son|daughter|advocate|next of kin)\b",
     r"\b(?:with|has given|given|gave) (?:his|her|their|my \w+'?s?) (?:consent|permission)\b",
+    r"\bwith (?:mum's|dad's|(?:his|her|their) (?:full )?)(?:consent|permission|agreement)\b",
+    r"\b(?:consent given|has consented|consents\b|(?:she|he)(?:'s| is) happy for me|signed (?:your|the|a) consent)",
+    r"\b(?:asked|asking|wants?|wanted) me to (?:write|email|send|forward|contact|tell|report|put|pass|get in touch|"
+    r"ring|raise|let you know|help)",
+    r"\b(?:forwarding|forwarded|sending|passing on) (?:this|it|the below|below|a message)? ?(?:from|for) (?:my|her|his|a|our)\b",
+    r"\b(?:i'm|i am|i work as|as|writing as) (?:a|an|the|her|his|their|mrs? \w+'s) (?:[\w-]+ ){0,3}?(?:carer|support worker|"
+    r"social worker|advocate|nurse|gp|doctor|teacher|pcso|police officer|occupational therapist|volunteer|councillor|"
+    r"caseworker|case worker|key ?worker|appointee|executor|solicitor|adviser|advisor|midwife|health visitor|"
+    r"mckenzie friend|secretary|chair)\b",
+    r"\bmy (?:patient|client|service user)s?\b", r"\b(?:supporting|i support|i help|helping|representing) (?:mr|mrs|ms|miss|dr)\b",
+    r"\bmy " + _RELATIVE + r",? \(?(?:mr|mrs|ms|miss)\b", r"\b(?:i'm|i am) (?:mr|mrs|ms|miss) (?:[\w-]+ ){0,2}[\w-]+'s "
+    r"(?:son|daughter|grandson|granddaughter|niece|nephew|carer|neighbour|brother|sister)\b",
+    r"\bwe represent\b", r"\bi act for\b", r"\b(?:his|her|their) (?:appointee|executor|next of kin|advocate)\b",
 )
 
 _NUMBER_WORDS = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,

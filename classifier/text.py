@@ -53,6 +53,21 @@ _HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")  # "mo-\nuld" -> "mould"
 _DIGIT_IN_WORD = re.compile(r"(?<=[a-z])[015](?=[a-z])")  # "m0uld", "b1ock", "5" inside words
 _DIGIT_REPAIR = {"0": "o", "1": "l", "5": "s"}
 _SPLIT_OCR = re.compile(r"\brn(?=[aeiou])")  # rare; kept narrow: word-initial "rn" before a vowel -> "m"
+_LONE_L = re.compile(r"(?<![\w'])l(?![\w'])")  # OCR reads the pronoun "I" as "l"
+_SUSPECT_WORD = re.compile(r"\b\w*(?:rn|[015])\w*\b")
+# Words a repair may produce ("srnel1" -> "smell", "rny" -> "my", "sorneone" -> "someone"): a repair that
+# does not land on one of these is not made, so real words ("burn", "turn") and codes ("e119") stay.
+_REPAIRABLE = frozenset("""
+smell smells smelt smelling smoke mould mouldy mildew damp moisture some someone something sometimes more room rooms
+home homes time times mum mother warm come came coming from form him them me my am im mr mrs ms mrs. small gas leak
+leaking heating boiler ceiling wall walls still will all call called calling tell told help please electric electrics
+cold old flat floor toilet window windows children elderly complaint complain complained landlord email number family
+problem problems immediately emergency alarm plumber damage summer storm harm term tomorrow month months moment most
+must much mouse mice mess message meter also last less lost was is has his this yes so sent since sink safe safety
+sorry sort sorted soon son social smelly name same terrible remove removed normal formal home. mould. team member
+system systems alarm alarms asthma lungs mouldy smells someone's immediate medical disabled unable clean cleaned lock
+locked sometime almost made make making mean means meant may maybe might mind mine
+""".split())
 _SPACES = re.compile(r"\s+")
 
 
@@ -86,4 +101,20 @@ def normalise(text: str) -> str:
     text = text.lower()
     text = _DIGIT_IN_WORD.sub(lambda m: _DIGIT_REPAIR[m.group(0)], text)
     text = _SPLIT_OCR.sub("m", text)
+    text = _SUSPECT_WORD.sub(_repair_word, text)
+    text = _LONE_L.sub("i", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _repair_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if word in _REPAIRABLE:
+        return word
+    digits = word.translate(_DIGITS)
+    for candidate in (word.replace("rn", "m"), digits, digits.replace("rn", "m")):
+        if candidate in _REPAIRABLE:
+            return candidate
+    return word
+
+
+_DIGITS = str.maketrans(_DIGIT_REPAIR)

@@ -104,7 +104,7 @@ def fit_models(examples: list[Example], texts: list[str]):
     for flag in flag_names(examples):
         y = np.array([flag in e.flags for e in examples])
         flag_models[flag] = make_flag_model().fit(X, y)
-    for vectorizer in (features.transformer_list[0][1], features.transformer_list[1][1]):
+    for _, vectorizer in features.transformer_list:
         if hasattr(vectorizer, "stop_words_"):
             vectorizer.stop_words_ = None  # only for inspection; it can be huge
     return features, category_model, flag_models
@@ -180,7 +180,7 @@ def train(examples: list[Example], folds: int = 5) -> TrainedModel:
 
     if len({e.category for e in examples}) < 2:
         raise ValueError("training needs examples of at least two categories")
-    oof = out_of_fold(examples, folds=min(folds, _smallest_class(examples)))
+    oof = out_of_fold(examples, folds=min(folds, smallest_class(examples)))
     threshold, flag_thresholds = thresholds_from(oof, examples)
     features, category_model, flag_models = fit_models(examples, texts_of(examples))
     report = report_from_out_of_fold(oof, examples, threshold, flag_thresholds)
@@ -231,7 +231,7 @@ def vocabulary_array(vocabulary: dict[str, int]) -> np.ndarray:
     return np.array(terms, dtype=str)
 
 
-def _smallest_class(examples: list[Example]) -> int:
+def smallest_class(examples: list[Example]) -> int:
     counts: dict[str, int] = {}
     for e in examples:
         counts[e.category] = counts.get(e.category, 0) + 1

@@ -78,7 +78,7 @@ def test_train_command_promotes_a_good_model_and_not_a_worse_one(tmp_path, full_
     assert not (models / "candidate.skops").exists()
 
 
-def test_corrections_from_a_sqlite_db_are_included_in_training(tmp_path, db, full_data):
+def test_corrections_from_a_sqlite_db_are_included_in_training(tmp_path, db, tiny_data):
     with db.transaction() as session:
         submission = Submission(source="imap", kind="email", natural_key="1:1", raw=b"x", raw_sha256="0" * 64,
                                 received_at=NOW, subject="Bins",
@@ -97,21 +97,21 @@ def test_corrections_from_a_sqlite_db_are_included_in_training(tmp_path, db, ful
         corrections = load_corrections(session)
         assert [(e.category, e.flags, e.source) for e in corrections] == [("complaint", frozenset({"late"}), "correction")]
         assert session.query(LabelCorrection).count() == 1
-    examples = training_examples(db, full_data)
-    assert len(examples) == len(load_corpus(full_data)) + 1
+    examples = training_examples(db, tiny_data)
+    assert len(examples) == len(load_corpus(tiny_data)) + 1
 
     models = tmp_path / "models"
     out = io.StringIO()
-    assert train_command(out, db, models, data_dir=full_data) == 0
+    assert train_command(out, db, models, data_dir=tiny_data) == 0
     assert "(1 staff corrections)" in out.getvalue()
     assert json.loads((models / "current.json").read_text())["counts"]["sources"]["correction"] == 1
 
 
-def test_evaluate_command_prints_the_holdout_and_cross_validation_reports(tmp_path, full_data):
+def test_evaluate_command_prints_the_holdout_and_cross_validation_reports(tmp_path, tiny_data):
     models = tmp_path / "models"
-    train_command(io.StringIO(), None, models, data_dir=full_data)
+    train_command(io.StringIO(), None, models, data_dir=tiny_data)
     out = io.StringIO()
-    assert evaluate_command(out, models, data_dir=full_data) == 0
+    assert evaluate_command(out, models, data_dir=tiny_data) == 0
     text = out.getvalue()
     assert "holdout" in text and "cross-validation" in text and "macro-F1" in text
 
