@@ -59,6 +59,7 @@ class ImapSource:
         self.client_factory = client_factory or IMAPClient
         self._client: IMAPClient | None = None
         self._uidvalidity: int | None = None
+        self._processed_folder_known = False
 
     # -- the Source protocol ----------------------------------------------------------------
 
@@ -97,7 +98,7 @@ class ImapSource:
         s = self.settings
         return SourceUnavailable(
             f"IMAP source {self.name!r}: could not {what} in folder {s.folder!r} on {s.host}:{s.port} "
-            f"after {self.retries + 1} attempts ({type(exc).__name__})"
+            f"after {self.retries + 1} attempts ({type(exc).__name__}: {str(exc)[:200]})"
         )
 
     def _back_off(self, what: str, attempt: int, exc: Exception) -> None:
@@ -130,6 +131,7 @@ class ImapSource:
 
     def _drop_connection(self) -> None:
         client, self._client = self._client, None
+        self._processed_folder_known = False
         if client is not None:
             _quietly_shutdown(client)
 
@@ -204,9 +206,10 @@ class ImapSource:
 
     def _ensure_processed_folder(self) -> None:
         folder = self.settings.processed_folder
-        if not self._client.folder_exists(folder):
+        if not self._processed_folder_known and not self._client.folder_exists(folder):
             log.info("IMAP %s: creating folder %r", self.name, folder)
             self._client.create_folder(folder)
+        self._processed_folder_known = True
 
 
 def _as_utc(moment: dt.datetime) -> dt.datetime:

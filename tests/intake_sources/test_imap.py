@@ -229,3 +229,9 @@ def test_it_never_logs_message_bodies(dovecot, db, caplog):
     source.close()
     assert "fetched 1 messages" in caplog.text
     assert SECRET not in caplog.text
+
+
+def test_a_missing_folder_makes_the_source_unavailable_naming_it(dovecot, db):
+    source = make_source(dovecot, db, retries=1, folder="NoSuchFolder")
+    with pytest.raises(SourceUnavailable, match="'NoSuchFolder'.*after 2 attempts"):
+        list(source.fetch())
