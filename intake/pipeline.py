@@ -30,7 +30,7 @@ from intake.message import ParsedMessage
 from intake.reading import read_submission
 from responders.acknowledge import choose_acknowledgement, understood_excerpt
 from responders.letters import enqueue_letter, letter_context, render_letter
-from responders.outbox import enqueue, is_own_message_id
+from responders.outbox import can_reply_to, enqueue, is_own_message_id
 from responders.render import TemplateSet, acknowledgement_context
 
 ANSWERED = (Disposition.ACCEPTED, Disposition.HELD, Disposition.DISCARDED)
@@ -81,6 +81,7 @@ class Pipeline:
         address = reply_address(message)
         flags = (set(result.flags) - {Flag.ANONYMOUS}) | _identity_flags(submission, address)
         reasons = held_reasons(result, flags, matched_case=False) + letter_hold_reasons(submission)
+        reasons += _unanswerable(message, address)
         case = lifecycle.open_case(
             session, self.references, category=result.category, held=bool(reasons),
             received_at=submission.received_at, now=now, confidence=result.confidence,
@@ -199,7 +200,16 @@ def reply_change(case: Case, result: Classification) -> str | None:
 
 
 def reply_address(message: ParsedMessage) -> str | None:
-    return message.reply_to or message.sender or None
+    """Where an answer would go; None when there is none we could ever send to."""
+    address = message.reply_to or message.sender
+    return address if can_reply_to(address) else None
+
+
+def _unanswerable(message: ParsedMessage, address: str | None) -> list[str]:
+    written = message.reply_to or message.sender
+    if written and not address:
+        return [f"the sender's address {written!r} cannot be replied to: a person decides"]
+    return []
 
 
 def _identity_flags(submission: Submission, address: str | None) -> set[str]:

@@ -83,6 +83,14 @@ def checked_address(to_address: str) -> str:
     return address
 
 
+def can_reply_to(address: str | None) -> bool:
+    try:
+        checked_address(address or "")
+    except ValueError:
+        return False
+    return True
+
+
 def domain_of(address: str) -> str:
     """The domain for our Message-IDs, taken from our own From address."""
     return address.rsplit("@", 1)[-1].strip().strip(">").lower()

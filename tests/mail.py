@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import mailbox
+import os
+import time
 import uuid
 from email.message import EmailMessage
 from pathlib import Path
@@ -41,8 +43,12 @@ def new_maildir(path: Path) -> Path:
 
 
 def deliver(maildir: Path, raw: bytes) -> str:
-    """Deliver like an MTA: written into tmp/, then renamed into new/."""
-    return mailbox.Maildir(maildir, create=False).add(mailbox.MaildirMessage(raw))
+    """Deliver byte for byte like an MTA: written into tmp/, then renamed into new/."""
+    key = f"{time.time_ns()}.{uuid.uuid4().hex[:12]}.test"
+    temporary = maildir / "tmp" / key
+    temporary.write_bytes(raw)
+    os.rename(temporary, maildir / "new" / key)
+    return key
 
 
 def message_id_of(raw: bytes) -> str:
