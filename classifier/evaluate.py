@@ -9,6 +9,7 @@ import numpy as np
 
 from casework.vocabulary import Category, Flag
 from classifier.corpus import Example
+from classifier.rules import consistent_flags
 
 if TYPE_CHECKING:
     from classifier.model import Classifier
@@ -123,7 +124,7 @@ def report_from_out_of_fold(oof: "OutOfFold", examples: list[Example], threshold
     predicted_flags = []
     for i, rules in enumerate(oof.rules):
         model = {f for f, p in oof.flag_probabilities.items() if p[i] >= flag_thresholds.get(f, 0.5)}
-        predicted_flags.append(model | rules)
+        predicted_flags.append(consistent_flags(predicted[i], model | rules))
     return build_report(
         f"{folds}-fold cross-validation on the training corpus", [e.category for e in examples], predicted,
         oof.probabilities.max(axis=1), [e.flags for e in examples], predicted_flags, threshold,

@@ -14,7 +14,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from casework.errors import ModelUnavailable
 from casework.vocabulary import Flag
 from classifier import Classification
-from classifier.rules import rule_flags
+from classifier.rules import consistent_flags, rule_flags
 from classifier.text import prepare
 
 MODELS_DIR = Path(__file__).parent / "models"
@@ -97,10 +97,11 @@ class Classifier:
         chosen = probabilities.argmax(axis=1)
         results = []
         for i, text in enumerate(texts):
-            flags = {f for f, hits in flag_hits.items() if hits[i]} | rule_flags(text)
+            category = self.classes[chosen[i]]
+            flags = consistent_flags(category, {f for f, hits in flag_hits.items() if hits[i]} | rule_flags(text))
             confidence = float(probabilities[i, chosen[i]])
             results.append(Classification(
-                category=self.classes[chosen[i]],
+                category=category,
                 confidence=confidence,
                 flags=frozenset(flags),
                 model_version=self.model_version,

@@ -214,15 +214,15 @@ _NUM = r"(\d{1,3}|a couple of|couple of|one|two|three|four|five|six|seven|eight|
 _AGO = re.compile(r"\b(?:over |more than |nearly |almost |about |around )?" + _NUM + r"\s+(years?|months?)\s+ago\b",
                   re.IGNORECASE)
 _LATE_PHRASES = _rx(
-    r"\b(?:over|more than) (?:a|one|1) years? ago\b", r"\blast year\b", r"\bthe year before last\b",
-    r"\b(?:over|more than) (?:12|twelve|18|eighteen) months ago\b", r"\byears ago\b", r"\bages ago\b",
+    r"\b(?:over|more than) (?:a|one|1) years? ago\b", r"(?<!since )(?<!the )\blast year\b", r"\bthe year before last\b",
+    r"\b(?:over|more than) (?:12|twelve|18|eighteen) months ago\b", r"\byears ago\b",
     r"\blong time ago\b", r"\b(?:over|more than) a year (?:ago|since)\b",
 )
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december"]
 _MONTH_RX = "|".join(m[:3] + f"(?:{m[3:]})?" for m in _MONTHS)
-_YEAR = re.compile(r"\b(?:(?P<month>" + _MONTH_RX + r")\.?\s+|(?:in|since|back in|from|during|of|early|late|"
-                   r"summer|winter|spring|autumn|the)\s+)(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:(?P<month>" + _MONTH_RX + r")\.?\s+|(?:in|back in|during|early|late|summer|winter|"
+                   r"spring|autumn)\s+)(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
 
 
 def rule_flags(text: str, *, today: dt.date | None = None) -> set[str]:
@@ -258,7 +258,10 @@ def damp_or_mould(text: str) -> bool:
 
 
 def is_late(text: str, today: dt.date, limit_months: int = 12) -> bool:
-    """The text dates the problem to longer ago than the time limit for raising a complaint."""
+    """The text dates the problem to longer ago than the time limit for raising a complaint.
+
+    "since 2019" and "from 2022" describe something ongoing, not an event that is out of time.
+    """
     if _LATE_PHRASES.search(text):
         return True
     for match in _AGO.finditer(text):
@@ -284,3 +287,10 @@ def _month_number(name: str | None) -> int | None:
     if not name:
         return None
     return next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(name.lower()[:3]))
+
+
+def consistent_flags(category: str, flags: set[str]) -> set[str]:
+    """Flags that make sense with the category: only a complaint can be out of time ("late")."""
+    if category != "complaint":
+        return flags - {Flag.LATE.value}
+    return flags
