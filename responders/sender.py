@@ -191,21 +191,26 @@ class OutboxSender:
     # -- crash recovery ---------------------------------------------------------------------------
 
     def requeue_stale(self, now: dt.datetime | None = None) -> int:
-        """Put back rows whose sender died mid-send; returns how many."""
+        """Put back rows whose sender died mid-send; returns how many.
+
+        A claim is stale when it is older than ``stale_after``, or at once when the worker that holds
+        it ran on this host and its process is gone (a worker restarted after a crash)."""
         at = now or utcnow()
         with self.db.transaction() as session:
-            stale = list(session.scalars(self._stale(at)))
+            stale = [row for row in session.scalars(self._claimed()) if self._is_stale(row, at)]
             for row in stale:
                 self._requeue(row, at)
         return len(stale)
 
-    def _stale(self, now: dt.datetime):
+    def _claimed(self):
         return (
             select(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.SENDING)
-            .where(OutboxMessage.claimed_at < now - self.stale_after)
+            .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.channel == self.channel)
             .with_for_update(skip_locked=True)
         )
+
+    def _is_stale(self, row: OutboxMessage, now: dt.datetime) -> bool:
+        return row.claimed_at < now - self.stale_after or _dead_local_worker(row.claimed_by)
 
     def _requeue(self, row: OutboxMessage, now: dt.datetime) -> None:
         claimed = f"{row.claimed_by} at {row.claimed_at:%Y-%m-%d %H:%M} UTC"
@@ -213,6 +218,20 @@ class OutboxSender:
         log.warning("outbox row %s: %s", row.id, reason)
         self._reschedule(row, reason, now)
         row.next_attempt_at = now  # the wait has already happened
+
+
+def _dead_local_worker(worker_id: str | None) -> bool:
+    """True when the claim was made by a process on this host that no longer exists."""
+    host, _, pid = (worker_id or "").rpartition(":")
+    if host != socket.gethostname()[:100 - len(pid) - 1] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def build_message(row: OutboxMessage, from_address: str, from_name: str, now: dt.datetime) -> EmailMessage:

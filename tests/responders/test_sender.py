@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
+import subprocess
 import threading
 from collections import Counter
 
@@ -206,6 +209,32 @@ def test_a_row_left_sending_by_a_dead_worker_is_requeued_and_sent(db, outbox_set
     sent = row(db, queued.id)
     assert (sent.status, sent.claimed_by) == (OutboxStatus.SENT, "survivor")
     assert [m["Message-ID"] for m in smtp_server.messages] == [f"<{queued.message_id}>"]
+
+
+def test_a_claim_held_by_a_dead_process_on_this_host_is_requeued_at_once(db, outbox_settings, make_case, smtp_server):
+    queued = queue_ack(db, make_case(), outbox_settings)
+    dead_here = f"{socket.gethostname()}:{_exited_pid()}"  # a worker here whose process has exited
+    smtp_sender(db, smtp_server, outbox_settings, worker_id=dead_here).claim(NOW)
+    survivor = smtp_sender(db, smtp_server, outbox_settings, worker_id="survivor")
+
+    assert drain(survivor, NOW + dt.timedelta(seconds=1)) == 1
+    assert row(db, queued.id).status == OutboxStatus.SENT and len(smtp_server.messages) == 1
+
+
+def test_a_claim_held_by_a_live_process_on_this_host_is_left_alone(db, outbox_settings, make_case, smtp_server):
+    queued = queue_ack(db, make_case(), outbox_settings)
+    alive_here = f"{socket.gethostname()}:{os.getpid()}"
+    smtp_sender(db, smtp_server, outbox_settings, worker_id=alive_here).claim(NOW)
+    survivor = smtp_sender(db, smtp_server, outbox_settings, worker_id="survivor")
+
+    assert survivor.run_once(NOW + dt.timedelta(seconds=1)) == 0
+    assert row(db, queued.id).status == OutboxStatus.SENDING
+
+
+def _exited_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 def test_suppressed_rows_are_never_sent(db, outbox_settings, make_case, smtp_server):
