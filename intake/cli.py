@@ -18,11 +18,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        _configure_logging(settings.log_level)
         return args.handler(args, settings)
     except IntakeError as exc:
         print(f"intake: {exc}", file=sys.stderr)
         return 2
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns about every MIME type it skips
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,7 +58,7 @@ def _run(args, settings: Settings) -> int:
     if args.once:
         done = service.run_once()
         print(
-            f"processed {done['items']} items, sent {done['sent']} emails, printed {done['printed']} letters,"
+            f"stored and processed {done['items']} items, sent {done['sent']} emails, printed {done['printed']} letters,"
             f" {done['overdue']} clocks newly overdue"
         )
         for name, error in service.runner.health.errors.items():

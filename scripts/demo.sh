@@ -8,7 +8,10 @@ mkdir -p var/demo/maildir/{new,cur,tmp}
 i=0
 for message in demo/mail/*.eml; do
   i=$((i + 1))
-  cp "$message" "var/demo/maildir/new/$(date +%s).demo$i.$(hostname)"
+  delivered="var/demo/maildir/new/$(date +%s).demo$i.$(hostname)"
+  cp "$message" "$delivered"
+  # An MTA stamps the delivery time as the file's mtime: use the message's Date for realistic clocks.
+  touch -d "$(sed -n 's/^Date: //p' "$message" | head -1 | tr -d '\r')" "$delivered"
 done
 export INTAKE_CONFIG=demo/intake.toml
 .venv/bin/intake run --once
