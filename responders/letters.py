@@ -25,7 +25,6 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from casework.db import Database
@@ -38,7 +37,7 @@ from responders.render import (
     OMBUDSMAN, RenderedMessage, TemplateSet, acknowledgement_context, describe_template_error, long_date,
     names_a_category, one_line, sample_context,
 )
-from responders.sender import OutboxSender, record_acknowledgement
+from responders.sender import OutboxSender
 
 log = logging.getLogger(__name__)
 SENT_TO_PRINT = "sent to print"
@@ -158,15 +157,8 @@ class LetterPrinter(OutboxSender):
 
     def _mark_printed(self, outbox_id: int, path: Path, now: dt.datetime) -> None:
         with self.db.transaction() as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == outbox_id, OutboxMessage.status != OutboxStatus.SENT)
-                .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, reason=SENT_TO_PRINT)
-                .execution_options(synchronize_session=False)
-            )
-            row = session.get_one(OutboxMessage, outbox_id)
-            if result.rowcount == 1 and row.case_id is not None:
-                record_acknowledgement(session, row, now)
+            row = self._record_sent(session, outbox_id, now, reason=SENT_TO_PRINT)
+            if row is not None and row.case_id is not None:
                 session.add(CaseEvent(
                     case_id=row.case_id, at=now, actor="system", action="letter_sent_to_print",
                     detail={"file": str(path), "outbox_id": row.id, "kind": row.kind}, submission_id=row.submission_id,

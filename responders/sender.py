@@ -141,15 +141,22 @@ class OutboxSender:
 
     def _mark_sent(self, outbox_id: int, now: dt.datetime) -> None:
         with self.db.transaction() as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == outbox_id, OutboxMessage.status != OutboxStatus.SENT)
-                .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, reason=None)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                record_acknowledgement(session, session.get_one(OutboxMessage, outbox_id), now)
+            self._record_sent(session, outbox_id, now)
         log.info("sent outbox row %s", outbox_id)
+
+    def _record_sent(self, session: Session, outbox_id: int, now: dt.datetime, reason: str | None = None) -> OutboxMessage | None:
+        """Mark the row sent once; the row when this call did it (and stamped the case), else None."""
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id, OutboxMessage.status != OutboxStatus.SENT)
+            .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return None
+        row = session.get_one(OutboxMessage, outbox_id)
+        record_acknowledgement(session, row, now)
+        return row
 
     def _retry_later(self, outbox_id: int, reason: str, now: dt.datetime) -> None:
         with self.db.transaction() as session:
@@ -268,7 +275,8 @@ def record_acknowledgement(session: Session, row: OutboxMessage, now: dt.datetim
     case = session.get_one(Case, row.case_id)
     if case.acknowledged_at is None:
         case.acknowledged_at = now
-    clock = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == ack_clock_kind(row.kind, case)))
+    clock_kind = ack_clock_kind(row.kind, case)
+    clock = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == clock_kind)) if clock_kind else None
     if clock is not None and clock.met_at is None:
         clock.met_at = now
     detail = {"outbox_id": row.id, "kind": row.kind}
@@ -277,9 +285,11 @@ def record_acknowledgement(session: Session, row: OutboxMessage, now: dt.datetim
     session.add(event)
 
 
-def ack_clock_kind(kind: str, case: Case) -> str:
+def ack_clock_kind(kind: str, case: Case) -> str | None:
+    """The Code acknowledgement clock this reply meets. Only a complaint acknowledgement does: a
+    neutral one logs the message but does not set out the complaint, so a held case's clock runs on."""
     if kind == AckKind.COMPLAINT_STAGE2:
         return ClockKind.ACK_STAGE2.value
     if kind == AckKind.COMPLAINT_STAGE1:
         return ClockKind.ACK_STAGE1.value
-    return (ClockKind.ACK_STAGE2 if case.stage >= 2 else ClockKind.ACK_STAGE1).value
+    return None

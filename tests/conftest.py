@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 
 from casework.db import Database
 from casework.settings import Settings
+from tests.dovecot import Dovecot
+from tests.smtp_server import SmtpTestServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -89,3 +91,24 @@ def make_settings(tmp_path, database_url):
         return Settings(**values)
 
     return make
+
+
+@pytest.fixture
+def dovecot():
+    """A real Dovecot IMAP server on a free loopback port, thrown away afterwards."""
+    server = Dovecot()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def smtp():
+    """A real aiosmtpd SMTP server on a free loopback port, collecting what it receives."""
+    server = SmtpTestServer().start()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import email
 
-import pytest
 from sqlalchemy import func, select
 
 import scheduler
 from casework.models import Case, OutboxMessage, Submission
-from tests.dovecot import Dovecot
 from tests.e2e import imap_settings, is_machine_generated, smtp_settings, varied_mail
-from tests.smtp_server import SmtpTestServer
-
-
-@pytest.fixture
-def dovecot():
-    server = Dovecot()
-    server.start()
-    yield server
-    server.cleanup()
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpTestServer().start()
-    yield server
-    server.close()
 
 
 def test_fifty_messages_become_cases_and_acknowledgements_and_a_second_run_finds_nothing(make_settings, dovecot, smtp):

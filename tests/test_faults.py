@@ -10,32 +10,15 @@ import sys
 import time
 from collections import Counter
 
-import pytest
 from sqlalchemy import func, select, text
 
 import scheduler
 from casework.db import Database
 from casework.models import Case, OutboxMessage, Submission
 from tests.conftest import REPO
-from tests.dovecot import Dovecot
 from tests.e2e import imap_settings, is_machine_generated, smtp_settings, varied_mail, write_config
 from tests.mail import deliver, make_mail, new_maildir
 from tests.smtp_server import SmtpTestServer
-
-
-@pytest.fixture
-def dovecot():
-    server = Dovecot()
-    server.start()
-    yield server
-    server.cleanup()
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpTestServer().start()
-    yield server
-    server.close()
 
 
 def start_worker(config) -> subprocess.Popen:

@@ -166,6 +166,18 @@ def test_low_confidence_mail_is_held_for_triage_and_gets_the_neutral_acknowledge
     assert "complaint" not in ack["Subject"].lower()
 
 
+def test_a_neutral_acknowledgement_does_not_stop_the_code_acknowledgement_clock(make_settings, maildir):
+    settings = make_settings(maildir=[{"name": "mailbox", "path": maildir}], classifier={"confidence_threshold": 1.01})
+    service = scheduler.build(settings)
+    deliver(maildir, make_mail(subject="Leak still not fixed", body=LEAK))
+    run(service)
+    with service.db.sessions() as session:
+        case = only(session, Case)
+        assert case.acknowledged_at is not None  # the resident has their reference
+        ack_clocks = [clock for clock in case.clocks if clock.kind == ClockKind.ACK_STAGE1]
+        assert all(clock.met_at is None for clock in ack_clocks)  # a person still owes the Code acknowledgement
+
+
 def test_a_mail_bombing_sender_gets_at_most_the_daily_cap_of_acknowledgements(make_settings, maildir):
     settings = make_settings(maildir=[{"name": "mailbox", "path": maildir}], outbox={"max_acks_per_sender_per_day": 2})
     service = scheduler.build(settings)

@@ -1,24 +1,10 @@
-"""Fixtures for the source tests: a real Dovecot and a migrated SQLite database.
-
-(The lead may move these to tests/conftest.py so other packages can share them.)
-"""
+"""Fixtures for the source tests: a migrated SQLite database (Dovecot comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from casework.db import Database
-from tests.dovecot import Dovecot
-
-
-@pytest.fixture
-def dovecot():
-    server = Dovecot()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture
