@@ -132,7 +132,7 @@ def _base_coefficients(calibrated) -> np.ndarray:
 
 def _paths(path: Path | None) -> tuple[Path, Path]:
     path = Path(path) if path is not None else MODELS_DIR
-    if path.is_dir():
+    if path.is_dir() or not path.suffix:  # a models directory (perhaps not made yet)
         path = path / "current.skops"
     if path.suffix == ".json":
         path = path.with_suffix(".skops")
