@@ -69,3 +69,15 @@ def test_a_wrong_setting_is_a_clear_error_not_a_traceback(tmp_path):
 def test_a_missing_config_file_is_a_clear_error(tmp_path):
     result = intake("--config", str(tmp_path / "nope.toml"), "cases")
     assert result.returncode == 2 and "config file not found" in result.stderr
+
+
+def test_classify_json_reads_scanned_letters_with_ocr_first(tmp_path):
+    from tests.letters.scans import LETTER, save_png, save_text_pdf
+
+    scan = save_png(tmp_path / "scan.png", LETTER)
+    pdf = save_text_pdf(tmp_path / "letter.pdf", LETTER)
+    result = intake("classify", "--json", str(scan), str(pdf))
+    assert result.returncode == 0, result.stderr
+    png_row, pdf_row = [json.loads(line) for line in result.stdout.splitlines()]
+    assert png_row["category"] == pdf_row["category"] == "complaint"
+    assert png_row["acknowledgement"] in {"category", "neutral"}  # by post: the letter has an address
