@@ -152,11 +152,19 @@ def test_a_safeguarding_concern_is_held_at_the_top_of_the_queue_with_the_neutral
         assert ack.kind == "neutral"
 
 
-def test_low_confidence_mail_is_held_for_triage_and_gets_the_neutral_acknowledgement(make_settings, maildir):
+@pytest.fixture
+def unsure_service(make_settings, maildir):
+    """A worker whose classifier is never confident enough to acknowledge by category."""
     settings = make_settings(maildir=[{"name": "mailbox", "path": maildir}], classifier={"confidence_threshold": 1.01})
     service = scheduler.build(settings)
     deliver(maildir, make_mail(subject="Leak still not fixed", body=LEAK))
     run(service)
+    yield service
+    service.db.engine.dispose()
+
+
+def test_low_confidence_mail_is_held_for_triage_and_gets_the_neutral_acknowledgement(unsure_service):
+    service = unsure_service
     with service.db.sessions() as session:
         case = only(session, Case)
         assert case.status == CaseStatus.HELD and "not confident" in case.held_reason
@@ -166,12 +174,8 @@ def test_low_confidence_mail_is_held_for_triage_and_gets_the_neutral_acknowledge
     assert "complaint" not in ack["Subject"].lower()
 
 
-def test_a_neutral_acknowledgement_does_not_stop_the_code_acknowledgement_clock(make_settings, maildir):
-    settings = make_settings(maildir=[{"name": "mailbox", "path": maildir}], classifier={"confidence_threshold": 1.01})
-    service = scheduler.build(settings)
-    deliver(maildir, make_mail(subject="Leak still not fixed", body=LEAK))
-    run(service)
-    with service.db.sessions() as session:
+def test_a_neutral_acknowledgement_does_not_stop_the_code_acknowledgement_clock(unsure_service):
+    with unsure_service.db.sessions() as session:
         case = only(session, Case)
         assert case.acknowledged_at is not None  # the resident has their reference
         ack_clocks = [clock for clock in case.clocks if clock.kind == ClockKind.ACK_STAGE1]
