@@ -163,14 +163,20 @@ def choose_flag_threshold(flag: str, probs: np.ndarray, truth: np.ndarray, rules
 
 
 def thresholds_from(oof: OutOfFold, examples: list[Example]) -> tuple[float, dict[str, float]]:
+    """Flag thresholds first; then the auto-acknowledge threshold over the messages that could be
+    acknowledged automatically at all (a safeguarding flag never is)."""
     truth = np.array([e.category for e in examples])
     predicted = np.array(oof.classes)[oof.probabilities.argmax(axis=1)]
-    threshold = choose_threshold(oof.probabilities.max(axis=1), predicted == truth)
     flag_thresholds = {}
     for flag, probs in oof.flag_probabilities.items():
         flag_truth = np.array([flag in e.flags for e in examples])
         flag_rules = np.array([flag in r for r in oof.rules])
         flag_thresholds[flag] = choose_flag_threshold(flag, probs, flag_truth, flag_rules)
+    safeguarding = np.array([Flag.SAFEGUARDING.value in r for r in oof.rules])
+    if Flag.SAFEGUARDING.value in oof.flag_probabilities:
+        safeguarding |= oof.flag_probabilities[Flag.SAFEGUARDING.value] >= flag_thresholds[Flag.SAFEGUARDING.value]
+    eligible = ~safeguarding
+    threshold = choose_threshold(oof.probabilities.max(axis=1)[eligible], (predicted == truth)[eligible])
     return threshold, flag_thresholds
 
 
