@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import TextIO
 
@@ -49,6 +50,7 @@ def train_command(out: TextIO, db=None, models_dir: Path | None = None, *, data_
     candidate = Classifier.load(candidate_path)
     holdout = load_holdout(data_dir)
     new = evaluate_holdout(candidate, holdout)
+    _record_holdout(candidate_path, new)
     current = _current_report(models_dir, holdout)
     promote, why = decide(new, current)
     print(f"candidate {candidate.model_version}: holdout macro-F1 {new.macro_f1:.3f}, "
@@ -85,6 +87,14 @@ def decide(new: Report, current: Report | None) -> tuple[bool, str]:
                        f"to {new.safety_recall:.3f}")
     return True, (f"holdout macro-F1 {current.macro_f1:.3f} -> {new.macro_f1:.3f}, "
                   f"safety-flag recall {current.safety_recall:.3f} -> {new.safety_recall:.3f}")
+
+
+def _record_holdout(model_path: Path, report: Report) -> None:
+    """Add the holdout figures to the sidecar (the checksum covers the .skops file, not the sidecar)."""
+    sidecar_path = model_path.with_suffix(".json")
+    sidecar = json.loads(sidecar_path.read_text())
+    sidecar.setdefault("metrics", {})["holdout"] = report.as_dict()
+    sidecar_path.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
 
 
 def _current_report(models_dir: Path, holdout: list[Example]) -> Report | None:

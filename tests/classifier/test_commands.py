@@ -104,7 +104,9 @@ def test_corrections_from_a_sqlite_db_are_included_in_training(tmp_path, db, tin
     out = io.StringIO()
     assert train_command(out, db, models, data_dir=tiny_data) == 0
     assert "(1 staff corrections)" in out.getvalue()
-    assert json.loads((models / "current.json").read_text())["counts"]["sources"]["correction"] == 1
+    sidecar = json.loads((models / "current.json").read_text())
+    assert sidecar["counts"]["sources"]["correction"] == 1
+    assert sidecar["metrics"]["holdout"]["n"] > 0
 
 
 def test_evaluate_command_prints_the_holdout_and_cross_validation_reports(tmp_path, tiny_data):
