@@ -47,7 +47,6 @@ class Pipeline:
     def process(self, session: Session, submission: Submission, now: dt.datetime | None = None) -> str:
         """Take a stored submission to its disposition; the caller owns the transaction."""
         now = now or utcnow()
-        submission.attempts += 1
         try:
             message = read_submission(submission, self.settings)
         except UnreadableSubmission as exc:  # no retry will help: it waits for a person
@@ -119,7 +118,6 @@ class Pipeline:
             lifecycle.escalate(case, self.policy, submission.received_at, now, submission_id=submission.id)
         else:
             lifecycle.become_complaint(case, self.policy, submission.received_at, now, submission_id=submission.id)
-        case.status = CaseStatus.HELD if case.status == CaseStatus.HELD else CaseStatus.OPEN
         self._acknowledge(session, case, submission, message, confident=case.status != CaseStatus.HELD)
         return Disposition.ACCEPTED, f"reply moved case {case.reference}: {change}"
 

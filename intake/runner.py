@@ -9,7 +9,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from casework.db import Database
@@ -69,30 +69,24 @@ class Runner:
         """Process pending submissions, and failed ones that still have automatic retries left."""
         done = 0
         for submission_id in self._waiting_ids():
-            self.process(submission_id)
-            done += 1
+            done += self.process(submission_id) is not None
         return done
 
-    def process(self, submission_id: int) -> str:
+    def process(self, submission_id: int) -> str | None:
+        """Process one submission; None when another worker has already taken it."""
         try:
             with self.db.transaction() as session:
-                submission = session.get(Submission, submission_id, with_for_update=self.db.is_postgresql)
-                return self.pipeline.process(session, submission)
+                if not _claim(session, submission_id):
+                    return None
+                return self.pipeline.process(session, session.get(Submission, submission_id))
         except Exception as exc:  # noqa: BLE001 - recorded as a failed disposition, re-runnable
             log.exception("submission %s failed", submission_id)
             self._record_failure(submission_id, exc)
             return Disposition.FAILED
 
     def _waiting_ids(self) -> list[int]:
-        """Pending ones, and those that failed by an exception (not unreadable ones) with tries left."""
-        retryable = (
-            (Submission.disposition == Disposition.FAILED)
-            & Submission.error.is_not(None)
-            & (Submission.attempts < MAX_AUTOMATIC_ATTEMPTS)
-        )
         with self.db.sessions() as session:
-            query = select(Submission.id).where(or_(Submission.disposition == Disposition.PENDING, retryable))
-            return list(session.scalars(query.order_by(Submission.id)))
+            return list(session.scalars(select(Submission.id).where(_waiting()).order_by(Submission.id)))
 
     def _record_failure(self, submission_id: int, exc: Exception) -> None:
         with self.db.transaction() as session:
@@ -102,6 +96,29 @@ class Runner:
             submission.error = "".join(traceback.format_exception_only(exc)).strip()
             submission.reason = "processing failed; it will be retried, then waits for a person"
             submission.processed_at = utcnow()
+
+
+def _waiting():
+    """Pending submissions, and those that failed by an exception (not unreadable ones) with tries left."""
+    retryable = (
+        (Submission.disposition == Disposition.FAILED)
+        & Submission.error.is_not(None)
+        & (Submission.attempts < MAX_AUTOMATIC_ATTEMPTS)
+    )
+    return or_(Submission.disposition == Disposition.PENDING, retryable)
+
+
+def _claim(session, submission_id: int) -> bool:
+    """Count the attempt only if the submission is still waiting. As the transaction's first write it
+    holds the row (PostgreSQL) or the database (SQLite) until commit, so a second worker waits and
+    then finds it no longer waiting: one submission never opens two cases or sends two replies."""
+    result = session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, _waiting())
+        .values(attempts=Submission.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def store(db: Database, item: RawItem) -> bool:

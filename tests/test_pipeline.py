@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import threading
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,24 @@ def test_every_case_event_records_who_did_what(service, maildir):
     with service.db.sessions() as session:
         classified = session.scalar(select(CaseEvent).where(CaseEvent.action == "classified"))
         assert classified.actor == "classifier" and classified.model_version and classified.confidence is not None
+
+
+def test_two_workers_processing_at_once_open_one_case_and_one_reply_per_message(make_settings, maildir):
+    settings = make_settings(maildir=[{"name": "mailbox", "path": maildir}])
+    first, second = scheduler.build(settings), scheduler.build(settings)
+    for n in range(8):
+        deliver(maildir, make_mail(f"Resident {n} <r{n}@example.net>", "Boiler", f"My boiler has stopped working, flat {n}."))
+    first.runner.poll(first.runner.sources[0])  # stored, all waiting
+
+    workers = [threading.Thread(target=service.runner.process_waiting) for service in (first, second)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+    with first.db.sessions() as session:
+        assert session.scalar(select(func.count(Case.id))) == 8
+        assert session.scalar(select(func.count(OutboxMessage.id))) == 8
+        assert set(session.scalars(select(Submission.attempts))) == {1}
+    assert first.runner.process(1) is None  # already taken: nothing happens
+    second.db.engine.dispose()
