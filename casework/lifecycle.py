@@ -77,7 +77,7 @@ def escalate(case: Case, policy: Policy, requested_at: dt.datetime, now: dt.date
     """Stage 2: the escalation request starts new acknowledgement and response clocks."""
     case.stage = 2
     case.category = Category.COMPLAINT
-    case.status = CaseStatus.OPEN if case.status != CaseStatus.HELD else case.status
+    _reopen(case)
     start_complaint_clocks(case, policy, requested_at, now)
     record(case, "system", "escalated_to_stage_2", **detail)
 
@@ -86,8 +86,15 @@ def become_complaint(case: Case, policy: Policy, received_at: dt.datetime, now: 
     """A reply that adds dissatisfaction makes the case a stage 1 complaint (categories.md rule 3)."""
     previous = case.category
     case.category = Category.COMPLAINT
+    _reopen(case)
     start_complaint_clocks(case, policy, received_at, now)
     record(case, "system", "recategorised", previous=previous, category=Category.COMPLAINT, **detail)
+
+
+def _reopen(case: Case) -> None:
+    """A closed case that gets a new complaint or escalation is open again; a held one stays held."""
+    if case.status == CaseStatus.CLOSED:
+        case.status = CaseStatus.OPEN
 
 
 def set_clocks(case: Case, specs: Iterable[ClockSpec]) -> None:

@@ -61,20 +61,21 @@ def database_url(request) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
-@pytest.fixture
-def sqlite_db(sqlite_url):
-    db = Database(sqlite_url)
+def _migrated(url: str):
+    db = Database(url)
     db.migrate()
     yield db
     db.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url):
+    yield from _migrated(sqlite_url)
 
 
 @pytest.fixture
 def postgresql_db(postgresql_url):
-    db = Database(postgresql_url)
-    db.migrate()
-    yield db
-    db.engine.dispose()
+    yield from _migrated(postgresql_url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
