@@ -16,6 +16,7 @@ from casework.vocabulary import Flag
 from classifier import Classification
 from classifier.rules import consistent_flags, rule_flags
 from classifier.text import prepare
+from classifier.vectorize import FastFeatures
 
 MODELS_DIR = Path(__file__).parent / "models"
 FORMAT = 1
@@ -52,6 +53,7 @@ class Classifier:
         for (_, vectorizer), terms in zip(artifact["features"].transformer_list, artifact["vocabularies"]):
             vectorizer.vocabulary_ = {str(term): i for i, term in enumerate(terms)}
         self.features = artifact["features"]
+        self._fast_features = FastFeatures(self.features)
         self.category_model = artifact["category"]
         self.flag_models: dict = artifact["flags"]
         self.model_version: str = sidecar["model_version"]
@@ -90,7 +92,7 @@ class Classifier:
         texts = [prepare(subject, text) for subject, text in items]
         if not texts:
             return []
-        X = self.features.transform(texts)
+        X = self._fast_features.transform(texts)
         probabilities = self.category_model.predict_proba(X)
         flag_hits = {f: m.predict_proba(X)[:, 1] >= self.flag_thresholds.get(f, 0.5)
                      for f, m in self.flag_models.items()}
@@ -105,16 +107,17 @@ class Classifier:
                 confidence=confidence,
                 flags=frozenset(flags),
                 model_version=self.model_version,
-                explanation=self._explain(X[i], chosen[i]),
+                explanation=self._explain(X, i, chosen[i]),
                 auto_acknowledge=confidence >= self.threshold and Flag.SAFEGUARDING.value not in flags,
             ))
         return results
 
-    def _explain(self, row, class_index: int) -> tuple[str, ...]:
-        """The word n-grams in this text that pushed hardest towards the chosen category."""
-        row = row.tocsr()
-        words = row.indices < len(self._word_names)
-        indices, values = row.indices[words], row.data[words]
+    def _explain(self, X, row: int, class_index: int) -> tuple[str, ...]:
+        """The word n-grams in this text (row of the CSR matrix X) that pushed hardest towards the chosen category."""
+        start, end = X.indptr[row], X.indptr[row + 1]
+        indices, values = X.indices[start:end], X.data[start:end]
+        words = indices < len(self._word_names)
+        indices, values = indices[words], values[words]
         contributions = values * self._coef[class_index, indices]
         contributions[self._stop[indices]] = 0.0
         order = np.argsort(-contributions)[:EXPLAIN_WORDS]
