@@ -88,6 +88,38 @@ SAFEGUARDING = _rx(
     r"\b(?:don't|do not|dont) see the point", r"\bbetter off (?:without me|if i (?:wasn't|was not|weren't|were not) here)",
     r"\b(?:no|nothing) (?:left )?to live for", r"\bwant(?:ed)? to die\b", r"\bwish i (?:was|were) dead",
     r"\bnot (?:be|being) here any ?more",
+    r"\b(?:reason|point|will) to (?:carry on|go on|keep going|live|get up)\b",
+    r"\b(?:can't|cant|cannot|can not|don't know how to|do not know how to) (?:carry on|keep going|do this any ?more)",
+    r"\bno point (?:in )?(?:anything|living|going on|carrying on|trying|any of it)",
+    r"\bstopped caring (?:what happens|about (?:myself|me|anything)|if i)", r"\bnot (?:to )?wake up\b",
+    r"\b(?:saving|stockpiling|hoarding|storing) (?:up )?(?:my |all my )?(?:tablets|pills|medication)",
+    r"\bwon't be (?:around|here) (?:much|for) long", r"\b(?:no|can't see a|cannot see a) way out\b",
+    r"\bend (?:it|things)\b(?! with)",
+    # coercive control and fear of a person, said plainly
+    r"\b(?:won't|wont|will not|doesn't|doesnt|does not|don't|dont|never) (?:let|allow) (?:me|her|him)" + _W % 2 +
+    r"(?:leave|go|out|see|spend|have|use|work|eat|speak|talk|answer|phone|call|ring|keep)",
+    r"\b(?:controls?|controlling|takes?|took|keeps?) (?:all )?(?:of )?(?:my|her|his|our) (?:money|benefits|bank|cards?|phone|keys)",
+    r"\b(?:scared|afraid|frightened|terrified|too scared) (?:to (?:leave|go out|open the door|answer the door|"
+    r"come home|go back)|when (?:he|she|they)(?:'s| is| are| gets?| comes?) (?:home|back|in|drunk))",
+    r"\b(?:shouts?|shouting|screams?|screaming|makes?|made|making)" + _W % 2 + r"threats\b",
+    r"\bthreat(?:s|ened|ening)?\b" + _W % 6 + r"(?:door|kill|hurt|kids|children|me|us|her|him)\b",
+    # neglect and self-neglect of an adult: not eating, not washing, sores, wandering, confusion
+    r"\bstopped (?:eating|washing|going out|taking (?:her|his|their|my) (?:tablets|medication|meds))",
+    r"\b(?:sores|soiled|infected)\b", r"\b(?:lack of|no) (?:washing|food|care)\b", r"\bwander(?:s|ing|ed)\b",
+    r"\bdementia\b" + _W % 12 + r"(?:door|wander|lost|confused|found|alone|open|night|safe)",
+    r"\b(?:let (?:the place|myself|things|himself|herself) go|not looking after (?:himself|herself|myself))",
+    r"\b(?:confused|disorientated|disoriented)\b" + _W % 8 + r"(?:night|alone|street|outside|door|lost)",
+    # injuries on a child or an adult that someone else gave them
+    r"\b(?:burns?|bruises?|bruising|marks|cuts|injur(?:y|ies)|black eye) (?:on|all over|to) (?:his|her|their|the (?:child|boy|girl|baby))",
+    r"\b(?:hits?|hitting|beats?|beating|hurts?|hurting|slaps?|slapping|kicks?|kicking) (?:his|her|their) "
+    r"(?:wife|partner|girlfriend|kids|children|son|daughter|mum|mother|dad)",
+    # someone vulnerable cut off from care they need
+    r"\b(?:dialysis|chemo(?:therapy)?|oxygen|carers?)\b" + _W % 8 + r"(?:unable|can't|cannot|missed|missing|stopped|no longer|trapped)",
+    r"\b(?:unable|can't|cannot|couldn't|could not) (?:to )?(?:get (?:out|down|up|to)|leave|attend|make|go to)" + _W % 6 +
+    r"(?:dialysis|chemo|hospital|appointments?|flat|house)",
+    # a few words in the community languages UK landlords most often receive (Welsh, Polish, Arabic, Urdu)
+    r"\b(?:heb ei weld|wedi ei weld|wedi'i weld|llenni ar gau|cam-drin|trais)\b", r"\b(?:przemoc|bije|boję się|znęca)",
+    r"ضرب", r"كدمة", r"عنف", r"يصرخ", r"\b(?:maarta|marta hai|dar lagta)\b",
 )
 
 EMERGENCY_HAZARD = _rx(
@@ -129,12 +161,33 @@ EMERGENCY_HAZARD = _rx(
     r"\b(?:someone|somebody|anyone|a child|kids?|children|people) (?:could|will|might|is going to) (?:fall|get hurt|be hurt|be injured|be killed|die|get killed)",
     r"\b(?:could|will|might) (?:fall (?:out|off|down)|come down|collapse|hit (?:someone|somebody))",
     r"\b(?:window )?restrictors?\b", r"\bpendant alarm", r"\bcommunity alarm", r"\bcareline\b", r"\blifeline\b",
-    r"\bneedles\b", r"\bsyringes?\b", r"\bscald(?:ing|ed)?\b", r"\bhad a fall\b",
+    r"\bneedles\b", r"\bsyringes?\b", r"\bscald(?:ing|ed)?\b", r"\bhad a fall\b", r"\bpull ?cords?\b",
+    r"\b(?:nearly|almost) (?:fell|fall|tripped|went over|went through)", r"\bscorch(?:ed|ing|es| marks?)?\b",
+    r"\b(?:trips?|tripping|tripped|blows?|blowing|blew) (?:the |out the |out )?(?:electrics|fuses?|power|trip switch)",
+    r"\b(?:bricks?|scaffold(?:ing)?|poles?|render|masonry|slates?|roof tiles?|tiles|glass|debris|chunks?|coping stones?|"
+    r"plaster|gutter(?:ing)?|branch(?:es)?)" + _W % 3 + r"(?:fell|fallen|falling|came down|come down|coming down|dropped|dropping|blew off)",
+    r"\b(?:could|will|might|may|going to) (?:fall|come down|collapse|give way)\b",
+    r"\b(?:whiff|smell|smelt|smelling|odour|rotten eggs?)\b" + _W % 8 + r"(?:cooker|hob|boiler|meter|oven|gas)\b",
+    r"\b(?:window|door)s?" + _W % 3 + r"(?:won't|wont|will not|doesn't|doesnt|does not|can't|cannot) (?:shut|close|lock)",
+    r"\b(?:lift|lifts)\b" + _W % 8 + r"(?:out of (?:order|service|action)|broken|not working|stuck|down|out for)",
+    r"\bhole\b" + _W % 8 + r"(?:deep|unguarded|uncovered|open|fall in|fell in)",
+    r"\b(?:make|made|making) (?:it |them |this |the \w+ |the area )?safe\b", r"\b(?:narrowly|only just|just) miss(?:ed|ing)\b",
+    r"\bmissed (?:me|him|her|them|my \w+|a \w+) by\b",
+    r"\b(?:render|plaster|masonry|stone(?:work)?|concrete|cladding|fascia|bricks?)" + _W % 3 +
+    r"(?:coming away|came away|coming off|came off|falling off|fell off|landed|hanging off)",
+    r"\b(?:rusted|rotten|rotted|worn) (?:right |all the way )?through\b", r"\b(?:gave|giving|give) way\b",
+    r"\b(?:will|could|might|would) (?:go|fall|put (?:a|their) foot) through\b",
+    r"\bcover (?:is |has been |was |has come )?(?:off|missing|broken|lifted)\b",
+    r"\b(?:took|taken|take|removed|disconnected|ripped|pulled) (?:down |out |off )?(?:both |the |my |all |our )?"
+    r"(?:(?:the|our|my) )?(?:smoke|heat|fire|co) (?:alarms?|detectors?)",
+    r"\bno (?:working )?(?:smoke|heat|fire|co) (?:alarms?|detectors?)\b",
+    r"\b(?:khatarnak|khatarnaak|khatra|nange taar|taar nange|niebezpieczn\w*|peryglus)\b",
     r"\b(?:fell|fallen|tripped|slipped)" + _W % 3 + r"(?:broke|broken|hurt|injured|hospital|ambulance)",
     # a few words in the community languages UK landlords most often receive (Welsh, Polish, Urdu, Arabic)
     r"\bnwy\b", r"\b(?:dim|heb) (?:gwres|wres|dŵr|dwr)\b", r"\bgaz(?:u|em)?\b",
     r"\b(?:brak|nie ma|nie działa) (?:ogrzewania|ciepłej wody|wody|prądu)", r"\bogrzewanie\b",
-    r"\b(?:zalewa|przecieka|cieknie)\b", r"\bpani (?:gir|aa)\b", r"غاز", r"تسرب", r"تدفئة",
+    r"\b(?:zalewa|przecieka|cieknie)\b", r"\bpani (?:gir|aa)\b", r"غاز", r"تسرب", r"تدفئة", r"مدفأة", r"سخان",
+    r"\b(?:kuleyl\w*|biyo la\'?aan|gaas)\b",
     # fire safety
     r"\bfire (?:door|alarm|exit|escape|safety|risk|hazard|extinguisher)",
     r"\bsmoke (?:alarm|detector)s?" + _W % 4 + r"(?:not|n't|broken|missing|beep|chirp|removed)",
@@ -151,6 +204,11 @@ _NO_HEAT = _rx(
     r"(?:not working|broken|broke|stopped|packed up|gone|off|failed|isn't working|is not working|won't|not getting "
     r"warm|cold|not fixed|fixed)", r"\b(?:broken|failed|faulty) (?:heating|boiler)",
     r"\bwithout (?:any )?(?:heating|heat|hot water)\b", r"\b(?:fix|repair|sort)(?:ed)? (?:my|the|our|her|his) (?:heating|boiler)",
+    r"\b(?:heaters?|heating|radiators?|boiler)" + _W % 4 + r"(?:only works?|don't work|doesn't work|do not work|does not work|"
+    r"won't come on|not coming on|keeps? (?:going off|cutting out))",
+    r"\b(?:flat|house|home|room|bedroom|place)(?:'s| is| has been| was) (?:so cold|absolutely freezing|freezing|"
+    r"bitterly cold|like a fridge|ice cold)",
+    r"\b(?:can't|cannot|can not) afford (?:to )?(?:heat|put the heating on|the heating)",
 )
 _VULNERABLE_OR_COLD = _rx(
     r"\b(?:baby|babies|newborn|infant|toddler|pregnant|elderly|old age|pensioner|disabled|disability|"
@@ -160,11 +218,17 @@ _VULNERABLE_OR_COLD = _rx(
     r"\b(?:kids|children|child|baby|babies|grandchildren|little ones|under (?:five|5|two|2))\b",
     r"\b(?:angina|heart|diabetic|insulin|medication|stroke|mobility|sheltered)\b",
     r"\b(?:i'm|i am|he's|he is|she's|she is|aged|who is|is) (?:[6-9]\d|1[01]\d)\b", r",\s?(?:[7-9]\d|10\d),",
+    r"\b(?:arthritis|walker|zimmer|dialysis|pregnancy|bronchitis|lungs?|breathing)\b",
+    r"بارد", r"طفل", r"\b(?:qabow|carruur|oer|oerfel|zimno|dziecko)\b",
 )
 
 _DAMP_MOULD = re.compile(
     r"\b(?:damp(?:ness|ed)?|mou?ld(?:y|s)?|mildew|condensation|black spots?|fungus|fungal|spores?|"
-    r"rising damp|penetrating damp|wet walls?|water marks?|musty)\b")
+    r"rising damp|penetrating damp|wet walls?|water marks?|musty|mushrooms? growing|walls? (?:are |is )?sweating|streaming down (?:the |my )?(?:windows?|walls?)|tide ?marks?|"
+    r"clammy|fuzzy (?:bits?|patch(?:es)?|stuff|growth|spots?)|puddles? on the (?:window ?)?sills?|"
+    r"(?:windows?|glass) (?:are |is )?(?:absolutely |always |constantly )?(?:streaming|dripping|running with water)|"
+    r"black (?:in|on|around|up|all over) the (?:corners?|walls?|ceiling|windows?|window frames?|sealant|grout)|"
+    r"(?:lleithder|llwydni|tamp|pleśń|pleśni|wilgoć|wilgoci|grzyb\w*|seelan|phaphoond|qoyaan))\b|رطوبة|عفن")
 _DAMP_NEGATED_BEFORE = re.compile(r"\b(?:no|not|without|free of|never had|never any|no more|no sign of|"
                                   r"no signs of|no longer)\W+(?:\w+\W+){0,2}$")
 _DAMP_NEGATED_AFTER = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:has|have|is|are|was)?\W*(?:all )?(?:gone|been "

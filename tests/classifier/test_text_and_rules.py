@@ -47,6 +47,16 @@ def test_prepare_is_idempotent_so_stored_prepared_text_can_be_retrained_on():
     "the flat upstairs has flooded and it is coming through my light fitting",
     "We have had no water at all since yesterday",
     "no heating and my baby is three weeks old",
+    # said the way residents say it, without the textbook words
+    "there is a funny whiff by the hob every evening",
+    "a lump of render came off the front of the block and landed by the door",
+    "the back steps have rusted right through and someone will go through them",
+    "the electrician took down the smoke alarms and never put them back",
+    "the storage heaters only work in the lounge and my dad is 91",
+    "can you make the balcony safe, the rail is wobbling",
+    "the lift has been out of order for a week and I use a wheelchair",
+    "the socket keeps tripping the electrics and there is a scorch mark on it",
+    "taar nange hain, bohat khatarnak hai",
 ])
 def test_rule_flags_catches_emergency_hazards(text):
     assert "emergency_hazard" in flags(text)
@@ -58,9 +68,39 @@ def test_rule_flags_catches_emergency_hazards(text):
     "I can't go on any more, I want to end my life",
     "My elderly neighbour hasn't been seen for days and her curtains are shut",
     "I am worried about domestic abuse at number 4",
+    # indirect wording: coercive control, hopelessness, neglect, injuries, someone cut off from care
+    "he wont let me go out or see my sister and he keeps my bank card",
+    "honestly there's no point in anything any more",
+    "I've been saving my tablets just in case",
+    "the old gentleman at 12 has stopped eating and keeps wandering at night",
+    "the little girl upstairs had bruises on her arms again",
+    "she has missed dialysis twice because she can't get down the stairs",
+    "I'm scared when he comes home drunk",
+    "mae hi'n poeni fi, dydw i ddim wedi ei weld ers dyddiau",
 ])
 def test_rule_flags_catches_safeguarding_phrases(text):
     assert "safeguarding" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "the windows are streaming every morning and the sills have puddles",
+    "black all over the window frames in the back bedroom",
+    "the bedroom walls are cold and clammy",
+    "Mae llwydni yn yr ystafell wely",
+    "W łazience jest pleśń na suficie",
+])
+def test_rule_flags_catches_damp_in_everyday_words_and_other_languages(text):
+    assert "damp_mould" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My gas bill has gone up this quarter, can you check my meter reading?",
+    "Please could I have a copy of the fire safety leaflet",  # a request for information, not a defect
+    "The kids next door are lovely and always say hello",
+    "The painter did a lovely job in the hall, thank you",
+])
+def test_rule_flags_leaves_ordinary_messages_alone(text):
+    assert not {"safeguarding", "damp_mould"} & flags(text)
 
 
 def test_rule_flags_raises_damp_mould_for_mould_and_not_for_a_gas_bill():
