@@ -106,7 +106,8 @@ SAFEGUARDING = _rx(
     # neglect and self-neglect of an adult: not eating, not washing, sores, wandering, confusion
     r"\bstopped (?:eating|washing|going out|taking (?:her|his|their|my) (?:tablets|medication|meds))",
     r"\b(?:sores|soiled|infected)\b", r"\b(?:lack of|no) (?:washing|food|care)\b", r"\bwander(?:s|ing|ed)\b",
-    r"\bdementia\b" + _W % 12 + r"(?:door|wander|lost|confused|found|alone|open|night|safe)",
+    r"\bdementia\b" + _W % 12 + r"(?:door|wander|lost|confused|found|alone|open|night|safe|road|street|early hours|"
+    r"seen out|outside|cold|slippers)",
     r"\b(?:let (?:the place|myself|things|himself|herself) go|not looking after (?:himself|herself|myself))",
     r"\b(?:confused|disorientated|disoriented)\b" + _W % 8 + r"(?:night|alone|street|outside|door|lost)",
     # injuries on a child or an adult that someone else gave them
@@ -117,9 +118,42 @@ SAFEGUARDING = _rx(
     r"\b(?:dialysis|chemo(?:therapy)?|oxygen|carers?)\b" + _W % 8 + r"(?:unable|can't|cannot|missed|missing|stopped|no longer|trapped)",
     r"\b(?:unable|can't|cannot|couldn't|could not) (?:to )?(?:get (?:out|down|up|to)|leave|attend|make|go to)" + _W % 6 +
     r"(?:dialysis|chemo|hospital|appointments?|flat|house)",
+    r"\b(?:putting|put|keeping) (?:my|his|her) (?:tablets|pills|medication) (?:to one side|aside|away)",
+    r"\btoo many (?:of )?(?:my |his |her )?(?:tablets|pills|painkillers)", r"\bso tired of (?:everything|it all|life)",
+    r"\bstop breathing\b", r"\b(?:ventilator|feeding pump|oxygen concentrator)\b",
+    # the warning signs of someone putting their affairs in order
+    r"\b(?:put|putting|sorted|sorting|got) (?:out )?(?:all )?my (?:affairs|things|stuff) (?:in order|sorted|out)",
+    r"\beverything (?:is )?in order\b", r"\b(?:given|giving|gave) (?:away )?(?:my|the) (?:cat|dog|pets?|belongings)",
+    r"\bthank you for everything over the years\b", r"\bwon't be needing (?:it|them|the flat|anything)",
+    # a person worried about another person
+    r"\b(?:worried|concerned|worry|worrying|anxious) (?:sick |so much )?(?:about|for) (?:my |the |our |this )?(?:elderly |old |"
+    r"young |little )?(?:neighbours?|him|her|them|lady|man|woman|gentleman|boy|girl|child|children|kids|family|lad|"
+    r"(?:mr|mrs|ms|miss)\b|(?:his|her|their) (?:safety|welfare|wellbeing))",
+    r"\b(?:being|been|was|gets?|got|getting) (?:beaten|hit|hurt|kicked|punched|slapped|attacked|pushed around)",
+    r"\battack(?:ed)? (?:me|her|him|them|in|on|by)\b", r"\bnon-mol\b", r"\bfist through\b", r"\blost (?:his|her) temper",
+    r"\b(?:haven't|have not|hasn't|has not|not) (?:left|been out of) (?:my|the|her|his) (?:flat|house|home)",
+    r"\b(?:ring|call|phone|contact|text) me(?: and)?,? not (?:him|her|my (?:husband|partner|wife))",
+    r"\b(?:don't|do not|dont|please don't|please do not) (?:tell|let) (?:him|her|my (?:husband|partner|wife)) know",
+    r"\b(?:locks?|locked|locking) (?:me|her|him|them) (?:in|out)\b",
+    # modern slavery: many workers in one house, documents held, wages taken
+    r"\b(?:takes?|took|taken|keeps?|holds?|holding|has) (?:our|their|my|his|her|all the) passports?",
+    r"\b(?:lot of|many|several|\d+|six|seven|eight|nine|ten|twelve) (?:other )?(?:men|people|workers) (?:living|sleeping|staying)",
+    r"\bvan (?:picks|collects|takes) (?:them|us)\b",
+    # scams and money taken from older or vulnerable people
+    r"\b(?:scam|scammed|scammer|conned|fraud(?:ster)?)\b", r"\b(?:move|moving|transfer|send|sending) (?:all )?(?:my|her|his) "
+    r"(?:savings|pension|money) (?:to|into) (?:his|her|their)",
+    r"\b(?:not|haven't|have not|never) (?:had|seen|got) (?:any of )?(?:my|her|his) (?:pension|money|benefits) ",
+    # an adult in decline: stuck, unwashed, thin, lost
+    r"\bstuck (?:in|upstairs in) (?:the |his |her |my )?(?:bedroom|bed|flat|house|chair)",
+    r"\b(?:hasn't|has not|haven't|have not|not) (?:had|been able to have) a (?:proper )?(?:wash|bath|shower|hot meal|meal)",
+    r"\b(?:thin|frail|confused|unkempt|dishevelled) and (?:thin|frail|confused|unkempt|dishevelled|lost)",
+    r"\bforg(?:o|e)t(?:ten)? where (?:he|she|they|i) lives?", r"\bearly hours\b" + _W % 8 + r"(?:out|road|street|wander|outside)",
+    r"\b(?:seen|found) (?:out )?(?:in the (?:road|street)|outside) (?:in the )?(?:early hours|at night|in the night)",
+    r"\bgoing to bed at \w+ (?:o'clock )?to keep warm", r"\bcan(?:'t|not| not) afford (?:to )?(?:keep )?(?:the )?(?:meter|food|eat|heat)",
     # a few words in the community languages UK landlords most often receive (Welsh, Polish, Arabic, Urdu)
-    r"\b(?:heb ei weld|wedi ei weld|wedi'i weld|llenni ar gau|cam-drin|trais)\b", r"\b(?:przemoc|bije|boję się|znęca)",
-    r"ضرب", r"كدمة", r"عنف", r"يصرخ", r"\b(?:maarta|marta hai|dar lagta)\b",
+    r"\b(?:heb ei weld|wedi ei weld|wedi'i weld|llenni ar gau|cam-drin|trais|poeni am|gweiddi ar|sgrechian|llygad ddu)",
+    r"\b(?:przemoc|bije|boję się|znęca)", r"ضرب", r"كدمة", r"عنف", r"يصرخ", r"تبكي", r"يقفل", r"لا تخبر",
+    r"\b(?:maarta|marta hai|dar lagta|akeli rehti|jaane nahi dete|passport (?:bhi )?(?:saas|unke|us) ke paas)\b",
 )
 
 EMERGENCY_HAZARD = _rx(
@@ -175,6 +209,9 @@ EMERGENCY_HAZARD = _rx(
     r"\bmissed (?:me|him|her|them|my \w+|a \w+) by\b",
     r"\b(?:render|plaster|masonry|stone(?:work)?|concrete|cladding|fascia|bricks?)" + _W % 3 +
     r"(?:coming away|came away|coming off|came off|falling off|fell off|landed|hanging off)",
+    r"\b(?:hanging|half) (?:half )?off (?:the )?(?:edge|roof|wall|hinges?|bracket)", r"\bsmashed on the (?:path|pavement|ground)",
+    r"\b(?:emergency lighting|escape route|fire escape|stairwell lights?)\b" + _W % 6 +
+    r"(?:not work|n't work|broken|out|blocked|dark|black)", r"\bpitch (?:black|dark)\b",
     r"\b(?:rusted|rotten|rotted|worn) (?:right |all the way )?through\b", r"\b(?:gave|giving|give) way\b",
     r"\b(?:will|could|might|would) (?:go|fall|put (?:a|their) foot) through\b",
     r"\bcover (?:is |has been |was |has come )?(?:off|missing|broken|lifted)\b",
@@ -218,14 +255,14 @@ _VULNERABLE_OR_COLD = _rx(
     r"\b(?:kids|children|child|baby|babies|grandchildren|little ones|under (?:five|5|two|2))\b",
     r"\b(?:angina|heart|diabetic|insulin|medication|stroke|mobility|sheltered)\b",
     r"\b(?:i'm|i am|he's|he is|she's|she is|aged|who is|is) (?:[6-9]\d|1[01]\d)\b", r",\s?(?:[7-9]\d|10\d),",
-    r"\b(?:arthritis|walker|zimmer|dialysis|pregnancy|bronchitis|lungs?|breathing)\b",
+    r"\b(?:arthritis|walker|zimmer|dialysis|pregnancy|bronchitis|lungs?|breathing|care leaver)\b",
     r"بارد", r"طفل", r"\b(?:qabow|carruur|oer|oerfel|zimno|dziecko)\b",
 )
 
 _DAMP_MOULD = re.compile(
     r"\b(?:damp(?:ness|ed)?|mou?ld(?:y|s)?|mildew|condensation|black spots?|fungus|fungal|spores?|"
     r"rising damp|penetrating damp|wet walls?|water marks?|musty|mushrooms? growing|walls? (?:are |is )?sweating|streaming down (?:the |my )?(?:windows?|walls?)|tide ?marks?|"
-    r"clammy|fuzzy (?:bits?|patch(?:es)?|stuff|growth|spots?)|puddles? on the (?:window ?)?sills?|"
+    r"black and wet|wet and black|clammy|fuzzy (?:bits?|patch(?:es)?|stuff|growth|spots?)|puddles? on the (?:window ?)?sills?|"
     r"(?:windows?|glass) (?:are |is )?(?:absolutely |always |constantly )?(?:streaming|dripping|running with water)|"
     r"black (?:in|on|around|up|all over) the (?:corners?|walls?|ceiling|windows?|window frames?|sealant|grout)|"
     r"(?:lleithder|llwydni|tamp|pleśń|pleśni|wilgoć|wilgoci|grzyb\w*|seelan|phaphoond|qoyaan))\b|رطوبة|عفن")
