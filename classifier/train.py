@@ -4,8 +4,11 @@ Every threshold is chosen on out-of-fold predictions over the training corpus (c
 never on holdout.jsonl:
 - the auto-acknowledge threshold is the lowest confidence at which, among the messages that would be
   acknowledged automatically, at most 1% have the wrong category;
-- a flag's threshold is the one with the best F-score of (model OR rules): F2 for the safety flags
-  (safeguarding, emergency_hazard, damp_mould), F1 for the others.
+- a safety flag's threshold (safeguarding, emergency_hazard, damp_mould) is the highest at which the model
+  on its own meets that flag's recall target (SAFETY_MODEL_RECALL), never above 0.5. The model is judged alone because the
+  rules were written from this same corpus and would flatter any threshold; two nets that each catch
+  most of what the other misses are what keep a gas smell or a child at risk from going unseen;
+- any other flag's threshold is the one with the best F1 of (model OR rules).
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from classifier.text import prepare
 
 FORMAT = 1
 MAX_WRONG_RATE = 0.01  # among automatically acknowledged messages
-SAFETY_FLAGS = (Flag.SAFEGUARDING.value, Flag.EMERGENCY_HAZARD.value, Flag.DAMP_MOULD.value)
 MIN_FLAG_POSITIVES = 6  # fewer than this: the rules alone raise the flag
 MIN_THRESHOLD = 0.5
+# Out-of-fold recall the model alone must reach for each safety flag: the issue's recall target for it.
+SAFETY_MODEL_RECALL = {Flag.SAFEGUARDING.value: 0.95, Flag.EMERGENCY_HAZARD.value: 0.95, Flag.DAMP_MOULD.value: 0.90}
 SVC_C = 0.5
 FLAG_C = 4.0
 
@@ -146,20 +150,27 @@ def choose_threshold(confidences: np.ndarray, correct: np.ndarray, max_wrong: fl
 
 
 def choose_flag_threshold(flag: str, probs: np.ndarray, truth: np.ndarray, rules: np.ndarray) -> float:
-    """The threshold with the best F-score of (model OR rules): F2 for safety flags (recall counts 4x), else F1.
-
-    A safety flag's threshold is never above 0.5: the model is there to catch what the rules miss.
-    """
-    beta2 = 4.0 if flag in SAFETY_FLAGS else 1.0
+    """A safety flag: the highest threshold (at most 0.5) at which the model alone meets its recall target.
+    Any other flag: the threshold with the best F1 of (model OR rules)."""
+    if flag in SAFETY_MODEL_RECALL:
+        return _threshold_for_recall(probs, truth, SAFETY_MODEL_RECALL[flag])
     candidates = sorted(set(np.round(probs, 4)) | {0.5}, reverse=True)
     best, best_score = 0.5, -1.0
     for t in candidates:
         predicted = (probs >= t) | rules
         tp = (predicted & truth).sum()
-        score = (1 + beta2) * tp / max(1, beta2 * truth.sum() + predicted.sum())
+        score = 2 * tp / max(1, truth.sum() + predicted.sum())
         if score > best_score:
             best, best_score = float(t), score
-    return min(best, 0.5) if flag in SAFETY_FLAGS else best
+    return best
+
+
+def _threshold_for_recall(probs: np.ndarray, truth: np.ndarray, recall: float) -> float:
+    positives = np.sort(probs[truth])[::-1]
+    if len(positives) == 0:
+        return 0.5
+    needed = int(np.ceil(recall * len(positives)))  # this many positives at or above the threshold
+    return float(min(0.5, positives[needed - 1]))
 
 
 def thresholds_from(oof: OutOfFold, examples: list[Example]) -> tuple[float, dict[str, float]]:

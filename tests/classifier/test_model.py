@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from casework.errors import ModelUnavailable
@@ -101,3 +102,23 @@ def test_quoted_text_does_not_decide_the_category(clf):
     with_quote = clf.classify("Re: CMP-2026-000123", quoted_complaint)
     assert with_quote == clf.classify("Re: CMP-2026-000123", "Thanks, received.")
     assert with_quote.category != "complaint"
+
+
+def test_a_safety_flag_threshold_keeps_the_model_alone_at_its_recall_target():
+    from classifier.train import SAFETY_MODEL_RECALL, choose_flag_threshold
+
+    probs = np.array([0.95, 0.8, 0.6, 0.45, 0.35, 0.3, 0.2, 0.12, 0.1, 0.05, 0.4, 0.02])
+    truth = np.array([True] * 10 + [False, False])
+    rules = np.ones(12, dtype=bool)  # rules that catch everything must not flatter the choice
+    threshold = choose_flag_threshold("safeguarding", probs, truth, rules)
+    assert ((probs >= threshold) & truth).sum() / truth.sum() >= SAFETY_MODEL_RECALL["safeguarding"]
+    assert threshold == pytest.approx(0.05)
+    assert choose_flag_threshold("damp_mould", np.full(4, 0.9), np.ones(4, dtype=bool), rules) == 0.5  # never above 0.5
+
+
+def test_another_flag_threshold_is_the_best_f1_of_model_or_rules():
+    from classifier.train import choose_flag_threshold
+
+    probs = np.array([0.9, 0.7, 0.6, 0.3, 0.2])
+    truth = np.array([True, True, True, False, False])
+    assert choose_flag_threshold("representative", probs, truth, np.zeros(5, dtype=bool)) == pytest.approx(0.6)
