@@ -4,7 +4,9 @@
 
 classify_many runs once over every distinct message in the training corpus and the holdout (no message
 twice, so the per-word feature cache is not flattered), in batches of 500, starting from a freshly
-loaded model. Prints a markdown table row.
+loaded model. That pass is made PASSES times, each with a freshly loaded model, and the fastest is
+reported, as timeit does: on a shared virtual machine the slower passes measure the neighbours.
+Prints a markdown table row.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 BATCH = 500
+PASSES = 3
 
 
 def main(argv: list[str]) -> int:
@@ -32,16 +35,20 @@ def main(argv: list[str]) -> int:
     clf = Classifier.load(Path(argv[0]) if argv else None)
     loaded = time.perf_counter()
     items = list(dict.fromkeys((e.subject, e.body) for e in load_corpus() + load_holdout()))
-    begin = time.perf_counter()
-    for i in range(0, len(items), BATCH):
-        clf.classify_many(items[i:i + BATCH])
-    elapsed = time.perf_counter() - begin
+    elapsed = min(one_pass(Classifier.load(Path(argv[0]) if argv else None), items) for _ in range(PASSES))
     size = (Path(argv[0]) if argv else Path(__file__).parents[1] / "classifier/models/current.skops").stat().st_size
     print("| model | artifact MB | import s | load s | messages | messages/s (1 core) | ms/message |")
     print("|---|---|---|---|---|---|---|")
     print(f"| {clf.model_version} | {size / 1e6:.1f} | {imported - started:.2f} | {loaded - imported:.3f} | "
           f"{len(items)} | {len(items) / elapsed:.0f} | {1000 * elapsed / len(items):.2f} |")
     return 0
+
+
+def one_pass(clf, items) -> float:
+    begin = time.perf_counter()
+    for i in range(0, len(items), BATCH):
+        clf.classify_many(items[i:i + BATCH])
+    return time.perf_counter() - begin
 
 
 if __name__ == "__main__":

@@ -14,6 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+try:  # Python 3.11+
+    from re import _constants as sre, _parser as sre_parse
+except ImportError:  # pragma: no cover
+    import sre_constants as sre
+    import sre_parse
+
 from casework.vocabulary import Flag
 
 _W = r"(?:\W+\w+){0,%d}\W+"  # up to n words between two phrases
@@ -22,13 +28,52 @@ _W = r"(?:\W+\w+){0,%d}\W+"  # up to n words between two phrases
 def _rx(*patterns: str) -> re.Pattern[str]:
     """One pattern matching any of these, in lower-case text (rule_flags lower-cases it).
 
-    The alternatives that start at a word boundary share one leading \\b, so the engine tries them
-    only where a word starts: that, and matching without IGNORECASE, makes the rules about six times faster.
+    Speed matters (every message passes every rule): the alternatives that start at a word boundary share
+    one leading \\b, and are grouped by the letter they can start with, so at each word the engine only
+    tries the alternatives that could match there; and nothing is matched with IGNORECASE.
     """
     at_word = [p.removeprefix(r"\b") for p in patterns if p.startswith(r"\b")]
-    elsewhere = [p for p in patterns if not p.startswith(r"\b")]
-    alternatives = [r"\b(?:" + "|".join(f"(?:{p})" for p in at_word) + ")"] if at_word else []
-    return re.compile("|".join(alternatives + [f"(?:{p})" for p in elsewhere]))
+    elsewhere = [f"(?:{p})" for p in patterns if not p.startswith(r"\b")]
+    if not at_word:
+        return re.compile("|".join(elsewhere))
+    by_letter: dict[str, list[str]] = {}
+    anywhere: list[str] = []
+    for p in at_word:
+        letters = _first_letters(p)
+        for letter in letters or ():
+            by_letter.setdefault(letter, []).append(p)
+        if not letters:
+            anywhere.append(p)
+    groups = [f"(?={re.escape(c)})(?:{'|'.join(f'(?:{p})' for p in ps)})" for c, ps in sorted(by_letter.items())]
+    groups += [f"(?:{p})" for p in anywhere]
+    return re.compile("|".join([r"\b(?:" + "|".join(groups) + ")"] + elsewhere))
+
+
+def _first_letters(pattern: str) -> set[str] | None:
+    """The characters a match of this pattern can start with, or None when that is not simple to tell."""
+    try:
+        return _first_of(sre_parse.parse(pattern).data)
+    except Exception:  # an internal parser we only use to go faster: never let it decide correctness
+        return None
+
+
+def _first_of(items) -> set[str] | None:
+    for op, av in items:
+        if op is sre.AT:  # a zero-width assertion such as \b: look at what follows
+            continue
+        if op is sre.LITERAL:
+            return {chr(av)}
+        if op is sre.SUBPATTERN:
+            return _first_of(av[-1])
+        if op is sre.BRANCH:
+            firsts = [_first_of(branch) for branch in av[1]]
+            return None if any(f is None for f in firsts) else set().union(*firsts)
+        if op is sre.MAX_REPEAT and av[0] > 0:
+            return _first_of(av[2])
+        if op is sre.IN and all(kind is sre.LITERAL for kind, _ in av):
+            return {chr(code) for _, code in av}
+        return None
+    return None
 
 
 _RELATIVE = r"(?:mum|mother|mam|dad|father|nan|nana|gran|granny|grandmother|grandad|grandfather|son|daughter|" \

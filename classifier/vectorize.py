@@ -29,7 +29,7 @@ class FastFeatures:
         self._min_n, self._max_n = self.char.ngram_range
         self._vocabulary = self.char.vocabulary_
         self._width = len(self._vocabulary)
-        self._columns: dict[str, np.ndarray] = {}
+        self._columns: dict[str, tuple[int, ...]] = {}
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         if not texts:
@@ -37,28 +37,24 @@ class FastFeatures:
         return sp.hstack([self.word.transform(texts), self._char_tfidf(texts)], format="csr")
 
     def _char_tfidf(self, texts: list[str]) -> sp.csr_matrix:
-        pieces = [self._document_columns(text) for text in texts]
-        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in pieces], out=indptr[1:])
-        indices = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
-        counts = sp.csr_matrix((np.ones(len(indices), dtype=self.char.dtype), indices, indptr),
-                               shape=(len(texts), self._width))
+        indices: list[int] = []
+        indptr = [0]
+        for text in texts:
+            for word in self._preprocess(text).split():
+                columns = self._columns.get(word)
+                indices.extend(columns if columns is not None else self._learn(word))
+            indptr.append(len(indices))
+        counts = sp.csr_matrix((np.ones(len(indices), dtype=self.char.dtype), np.array(indices, dtype=np.int32),
+                                np.array(indptr, dtype=np.int64)), shape=(len(texts), self._width))
         counts.sum_duplicates()
         return self._weigh(counts)
 
-    def _document_columns(self, text: str) -> np.ndarray:
-        words = self._preprocess(text).split()
-        if not words:
-            return np.zeros(0, dtype=np.int32)
-        return np.concatenate([self._word_columns(w) for w in words])
-
-    def _word_columns(self, word: str) -> np.ndarray:
-        columns = self._columns.get(word)
-        if columns is None:
-            if len(self._columns) >= CACHE_LIMIT:
-                self._columns.clear()
-            found = (self._vocabulary.get(g) for g in char_wb_ngrams(word, self._min_n, self._max_n))
-            columns = self._columns[word] = np.array([c for c in found if c is not None], dtype=np.int32)
+    def _learn(self, word: str) -> tuple[int, ...]:
+        """The vocabulary columns of this word's character n-grams, remembered for next time."""
+        if len(self._columns) >= CACHE_LIMIT:
+            self._columns.clear()
+        found = (self._vocabulary.get(g) for g in char_wb_ngrams(word, self._min_n, self._max_n))
+        columns = self._columns[word] = tuple(c for c in found if c is not None)
         return columns
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
