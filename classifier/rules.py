@@ -197,7 +197,9 @@ SAFEGUARDING = _rx(
     r"\bgoing to bed at \w+ (?:o'clock )?to keep warm", r"\bcan(?:'t|not| not) afford (?:to )?(?:keep )?(?:the )?(?:meter|food|eat|heat)",
     # a few words in the community languages UK landlords most often receive (Welsh, Polish, Arabic, Urdu)
     r"\b(?:heb ei weld|wedi ei weld|wedi'i weld|llenni ar gau|cam-drin|trais|poeni am|gweiddi ar|sgrechian|llygad ddu)",
-    r"\b(?:przemoc|bije|boję się|znęca)", r"ضرب", r"كدمة", r"عنف", r"يصرخ", r"تبكي", r"يقفل", r"لا تخبر",
+    r"\b(?:przemoc|bije|boję się|znęca|krzyczy na|pomocy|uderz\w*|płakała|płacze|agresywn\w*)",
+    r"\b(?:pașapoart\w*|pasapoart\w*|mi-e frică|mi-e frica|bătaie|violență|cyffuriau|nodwyddau|dim bwyd)",
+    r"مارت", r"مدد", r"دروازہ بند", r"ضرب", r"كدمة", r"عنف", r"يصرخ", r"تبكي", r"يقفل", r"لا تخبر",
     r"\b(?:maarta|marta hai|dar lagta|akeli rehti|jaane nahi dete|passport (?:bhi )?(?:saas|unke|us) ke paas)\b",
 )
 
@@ -240,7 +242,7 @@ EMERGENCY_HAZARD = _rx(
     r"\b(?:someone|somebody|anyone|a child|kids?|children|people) (?:could|will|might|is going to) (?:fall|get hurt|be hurt|be injured|be killed|die|get killed)",
     r"\b(?:could|will|might) (?:fall (?:out|off|down)|come down|collapse|hit (?:someone|somebody))",
     r"\b(?:window )?restrictors?\b", r"\bpendant alarm", r"\bcommunity alarm", r"\bcareline\b", r"\blifeline\b",
-    r"\bneedles\b", r"\bsyringes?\b", r"\bscald(?:ing|ed)?\b", r"\bhad a fall\b", r"\bpull ?cords?\b",
+    r"\bneedles\b", r"\bsyringes?\b", r"\bhypothermi", r"\bscald(?:ing|ed)?\b", r"\bhad a fall\b", r"\bpull ?cords?\b",
     r"\b(?:nearly|almost) (?:fell|fall|tripped|went over|went through)", r"\bscorch(?:ed|ing|es| marks?)?\b",
     r"\b(?:trips?|tripping|tripped|blows?|blowing|blew) (?:the |out the |out )?(?:electrics|fuses?|power|trip switch)",
     r"\b(?:bricks?|scaffold(?:ing)?|poles?|render|masonry|slates?|roof tiles?|tiles|glass|debris|chunks?|coping stones?|"
@@ -272,7 +274,7 @@ EMERGENCY_HAZARD = _rx(
     r"\b(?:kuleyl\w*|biyo la\'?aan|gaas)\b",
     # fire safety
     r"\bfire (?:door|alarm|exit|escape|safety|risk|hazard|extinguisher)",
-    r"\bsmoke (?:alarm|detector)s?" + _W % 4 + r"(?:not|n't|broken|missing|beep|chirp|removed)",
+    r"\bsmoke (?:alarm|detector)s?" + _W % 4 + r"(?:not|n't|broken|missing|beep|chirp|removed|stopped|dead|faulty|no power|nothing happens)",
     r"\bsprinklers?\b", r"\bcladding\b", r"\b(?:on )?fire\b(?! (?:brigade|service))",
     # security
     r"\b(?:can(?:no|')?t|cannot|won't|will not|doesn't|does not) (?:lock|close|shut)" + _W % 3 + r"(?:front |back )?door",
@@ -287,7 +289,7 @@ _NO_HEAT = _rx(
     r"warm|cold|not fixed|fixed)", r"\b(?:broken|failed|faulty) (?:heating|boiler)",
     r"\bwithout (?:any )?(?:heating|heat|hot water)\b", r"\b(?:fix|repair|sort)(?:ed)? (?:my|the|our|her|his) (?:heating|boiler)",
     r"\b(?:heaters?|heating|radiators?|boiler)" + _W % 4 + r"(?:only works?|don't work|doesn't work|do not work|does not work|"
-    r"won't come on|not coming on|keeps? (?:going off|cutting out))",
+    r"won't come on|not coming on|keeps? (?:going off|cutting out)|hasn't worked|has not worked|hasn't been working)",
     r"\b(?:flat|house|home|room|bedroom|place)(?:'s| is| has been| was) (?:so cold|absolutely freezing|freezing|"
     r"bitterly cold|like a fridge|ice cold)",
     r"\b(?:can't|cannot|can not) afford (?:to )?(?:heat|put the heating on|the heating)",
@@ -300,17 +302,19 @@ _VULNERABLE_OR_COLD = _rx(
     r"\b(?:kids|children|child|baby|babies|grandchildren|little ones|under (?:five|5|two|2))\b",
     r"\b(?:angina|heart|diabetic|insulin|medication|stroke|mobility|sheltered)\b",
     r"\b(?:i'm|i am|he's|he is|she's|she is|aged|who is|is) (?:[6-9]\d|1[01]\d)\b", r",\s?(?:[7-9]\d|10\d),",
-    r"\b(?:arthritis|walker|zimmer|dialysis|pregnancy|bronchitis|lungs?|breathing|care leaver)\b",
+    r"\b(?:arthritis|walker|zimmer|dialysis|pregnancy|bronchitis|lungs?|breathing|care leaver|hypothermia)\b",
+    r"\((?:[7-9]\d|10\d)\)", r"\b\d degrees\b",
     r"بارد", r"طفل", r"\b(?:qabow|carruur|oer|oerfel|zimno|dziecko)\b",
 )
 
 _DAMP_MOULD = re.compile(
     r"\b(?:damp(?:ness|ed)?|mou?ld(?:y|s)?|mildew|condensation|black spots?|fungus|fungal|spores?|"
     r"rising damp|penetrating damp|wet walls?|water marks?|musty|mushrooms? growing|walls? (?:are |is )?sweating|streaming down (?:the |my )?(?:windows?|walls?)|tide ?marks?|"
-    r"black and wet|wet and black|clammy|fuzzy (?:bits?|patch(?:es)?|stuff|growth|spots?)|puddles? on the (?:window ?)?sills?|"
+    r"black stuff|black and wet|wet and black|clammy|fuzzy (?:bits?|patch(?:es)?|stuff|growth|spots?)|puddles? on the (?:window ?)?sills?|"
     r"(?:windows?|glass) (?:are |is )?(?:absolutely |always |constantly )?(?:streaming|dripping|running with water)|"
     r"black (?:in|on|around|up|all over) the (?:corners?|walls?|ceiling|windows?|window frames?|sealant|grout)|"
-    r"(?:lleithder|llwydni|tamp|pleśń|pleśni|wilgoć|wilgoci|grzyb\w*|seelan|phaphoond|qoyaan))\b|رطوبة|عفن")
+    r"(?:lleithder|llwydni|tamp|pleśń|pleśni|wilgoć|wilgoci|wilgotn\w*|czarne plamy|grzyb\w*|seelan|phaphoond|"
+    r"phaphundi|qoyaan|mucegai|igrasie|kalo dag))\b|رطوبة|عفن|سیلن|پھپھوند")
 _DAMP_NEGATED_BEFORE = re.compile(r"\b(?:no|not|without|free of|never had|never any|no more|no sign of|"
                                   r"no signs of|no longer)\W+(?:\w+\W+){0,2}$")
 _DAMP_NEGATED_AFTER = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:has|have|is|are|was)?\W*(?:all )?(?:gone|been "
