@@ -39,6 +39,10 @@ _OUR_BOILERPLATE = re.compile(
     # matched against lower-cased text
 )
 
+_SALUTATION = re.compile(r"^\s*(?:dear|to whom it may concern|annwyl|szanown\w*)\b", re.IGNORECASE)
+_LETTERHEAD_LINES = 25  # a salutation further down than this is not a letter's opening
+_ADDRESS_LINE_WORDS = 6
+
 _EMAIL = re.compile(r"\b[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\b")
 _REFERENCE = re.compile(r"\b[a-z]{2,4}[-/]?20\d\d[-/]?\d{3,8}\b")
 _PHONE = re.compile(
@@ -72,8 +76,9 @@ _ANY_DIGIT = re.compile(r"\d")
 
 
 def prepare(subject: str, new_text: str) -> str:
-    """Subject + new text, with history and our boilerplate removed, lower-cased and masked."""
-    body = strip_history(new_text or "")
+    """Subject + new text, with history, a letter's address block and our boilerplate removed, lower-cased
+    and masked."""
+    body = drop_letterhead(strip_history(new_text or ""))
     text = f"{subject or ''}\n{body}"
     return normalise(text)
 
@@ -88,6 +93,21 @@ def strip_history(text: str) -> str:
             continue
         kept.append(line)
     return "\n".join(kept)
+
+
+def drop_letterhead(text: str) -> str:
+    """A letter's addresses and date, the short lines above "Dear …": who and where, never what it is about.
+
+    Left in, they teach the model the landlord's own name and address block rather than the resident's words.
+    """
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:_LETTERHEAD_LINES]):
+        if _SALUTATION.match(line):
+            head = [h for h in lines[:i] if h.strip()]
+            if head and all(len(h.split()) <= _ADDRESS_LINE_WORDS for h in head):
+                return "\n".join(lines[i:])
+            break
+    return text
 
 
 def normalise(text: str) -> str:

@@ -139,3 +139,11 @@ def test_grouping_alternatives_by_first_letter_matches_what_a_plain_alternation_
     plain = re.compile("|".join(f"(?:{p})" for p in patterns))
     grouped = _rx(*patterns)
     assert [bool(grouped.search(t)) for t in texts] == [bool(plain.search(t)) for t in texts]
+
+
+def test_prepare_drops_a_letters_address_block_but_not_words_before_a_greeting_in_an_email():
+    letter = "Mrs J Smith\n12 Acacia Avenue\nEX2 4QT\n\n20 November 2026\n\nExample Homes\n1 High Street\n\n" \
+             "Dear Sir or Madam,\nThe sink is leaking."
+    assert prepare("", letter) == "dear sir or madam, the sink is leaking."
+    email = "I am forwarding what my neighbour asked me to send you today\nDear Sir, the sink is leaking."
+    assert prepare("", email).startswith("i am forwarding")
