@@ -113,7 +113,7 @@ class Classifier:
         return results
 
     def _explain(self, X, row: int, class_index: int) -> tuple[str, ...]:
-        """The word n-grams in this text (row of the CSR matrix X) that pushed hardest towards the chosen category."""
+        """The word n-grams in row `row` of the CSR matrix X that pushed hardest towards the chosen category."""
         start, end = X.indptr[row], X.indptr[row + 1]
         indices, values = X.indices[start:end], X.data[start:end]
         words = indices < len(self._word_names)

@@ -139,7 +139,7 @@ SAFEGUARDING = _rx(
     r"\bstopped caring (?:what happens|about (?:myself|me|anything)|if i)", r"\bnot (?:to )?wake up\b",
     r"\b(?:saving|stockpiling|hoarding|storing) (?:up )?(?:my |all my )?(?:tablets|pills|medication)",
     r"\bwon't be (?:around|here) (?:much|for) long", r"\b(?:no|can't see a|cannot see a) way out\b",
-    r"\bend (?:it|things)\b(?! with)",
+    r"\b(?:want to|wanted to|going to|gonna|thinking of|thought about|could|might|just) end (?:it|things)\b(?! with)",
     # coercive control and fear of a person, said plainly
     r"\b(?:won't|wont|will not|doesn't|doesnt|does not|don't|dont|never) (?:let|allow) (?:me|her|him)" + _W % 2 +
     r"(?:leave|go|out|see|spend|have|use|work|eat|speak|talk|answer|phone|call|ring|keep)",

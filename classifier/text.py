@@ -35,9 +35,8 @@ _OUR_BOILERPLATE = re.compile(
     r"|this is an automated (?:acknowledgement|message|response)[^.\n]*[.\n]?"
     r"|please (?:quote|use) (?:this|your|the) reference[^.\n]*[.\n]?"
     r"|we will respond (?:to you )?within \d+ working days[^.\n]*[.\n]?"
-    r")",
-    # matched against lower-cased text
-)
+    r")"
+)  # no IGNORECASE: normalise() lower-cases the text first
 
 _SALUTATION = re.compile(r"^\s*(?:dear|to whom it may concern|annwyl|szanown\w*)\b", re.IGNORECASE)
 _LETTERHEAD_LINES = 25  # a salutation further down than this is not a letter's opening
