@@ -313,6 +313,8 @@ _DAMP_MOULD = re.compile(
     r"black stuff|black and wet|wet and black|clammy|fuzzy (?:bits?|patch(?:es)?|stuff|growth|spots?)|puddles? on the (?:window ?)?sills?|"
     r"(?:windows?|glass) (?:are |is )?(?:absolutely |always |constantly )?(?:streaming|dripping|running with water)|"
     r"black (?:in|on|around|up|all over) the (?:corners?|walls?|ceiling|windows?|window frames?|sealant|grout)|"
+    r"(?:going|turning|gone) (?:grey|black|green)(?:,| and)? speckl\w*|(?:ceiling|walls?|corners?) (?:is |are )?"
+    r"(?:going|turning) (?:grey|black|green)|"
     r"(?:lleithder|llwydni|tamp|pleśń|pleśni|wilgoć|wilgoci|wilgotn\w*|czarne plamy|grzyb\w*|seelan|phaphoond|"
     r"phaphundi|qoyaan|mucegai|igrasie|kalo dag))\b|رطوبة|عفن|سیلن|پھپھوند")
 _DAMP_NEGATED_BEFORE = re.compile(r"\b(?:no|not|without|free of|never had|never any|no more|no sign of|"

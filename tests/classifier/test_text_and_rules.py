@@ -88,6 +88,7 @@ def test_rule_flags_catches_safeguarding_phrases(text):
     "the bedroom walls are cold and clammy",
     "Mae llwydni yn yr ystafell wely",
     "W łazience jest pleśń na suficie",
+    "The ceiling above the bath is going grey and speckly, I wipe it but it comes back",
 ])
 def test_rule_flags_catches_damp_in_everyday_words_and_other_languages(text):
     assert "damp_mould" in flags(text)
@@ -98,6 +99,7 @@ def test_rule_flags_catches_damp_in_everyday_words_and_other_languages(text):
     "Please could I have a copy of the fire safety leaflet",  # a request for information, not a defect
     "The kids next door are lovely and always say hello",
     "The painter did a lovely job in the hall, thank you",
+    "Our grey speckled cat got out through the broken fence",
 ])
 def test_rule_flags_leaves_ordinary_messages_alone(text):
     assert not {"safeguarding", "damp_mould"} & flags(text)
