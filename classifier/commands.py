@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 from typing import TextIO
 
@@ -16,7 +17,13 @@ from classifier.model import MODELS_DIR, Classifier
 from classifier.text import prepare
 from classifier.train import save, train
 
-TOLERANCE = 0.005  # a new model may be this much lower on holdout macro-F1 or safety-flag recall
+TOLERANCE = 0.005  # below one held message's worth of safety-flag recall: a candidate may not miss one more
+# On a few hundred held messages, macro-F1 moves by about 0.007 when one compliment changes side, so the
+# category comparison is paired: refuse a candidate that gets significantly more held messages wrong than
+# the current model (a one-sided sign test on the messages they disagree on), or that loses more than
+# MAX_MACRO_F1_DROP however the disagreements fall.
+SIGNIFICANCE = 0.05
+MAX_MACRO_F1_DROP = 0.02
 
 
 def evaluate_command(out: TextIO, model_path: Path | None = None, *, data_dir: Path | None = None) -> int:
@@ -75,18 +82,37 @@ def training_examples(db, data_dir: Path | None = None) -> list[Example]:
 
 
 def decide(new: Report, current: Report | None) -> tuple[bool, str]:
-    """Promote when the candidate is no worse than the current model, beyond a tiny tolerance."""
+    """Promote when the candidate is no worse than the current model on the same held messages."""
     if current is None:
         return True, "there is no loadable current model"
     if new.n == 0:
         return False, "there is no holdout to compare on"
-    if new.macro_f1 < current.macro_f1 - TOLERANCE:
-        return False, f"holdout macro-F1 would fall from {current.macro_f1:.3f} to {new.macro_f1:.3f}"
     if new.safety_recall < current.safety_recall - TOLERANCE:
         return False, (f"safety-flag recall would fall from {current.safety_recall:.3f} "
                        f"to {new.safety_recall:.3f}")
-    return True, (f"holdout macro-F1 {current.macro_f1:.3f} -> {new.macro_f1:.3f}, "
+    worse, better = disagreements(current.correct, new.correct)
+    p = sign_test(worse, better)
+    if p < SIGNIFICANCE:
+        return False, (f"it gets {worse} held messages' category wrong that the current model gets right, "
+                       f"and only {better} the other way round (sign test p={p:.3f})")
+    if new.macro_f1 < current.macro_f1 - MAX_MACRO_F1_DROP:
+        return False, f"holdout macro-F1 would fall from {current.macro_f1:.3f} to {new.macro_f1:.3f}"
+    return True, (f"holdout macro-F1 {current.macro_f1:.3f} -> {new.macro_f1:.3f} ({worse} held messages "
+                  f"newly wrong, {better} newly right, sign test p={p:.2f}), "
                   f"safety-flag recall {current.safety_recall:.3f} -> {new.safety_recall:.3f}")
+
+
+def disagreements(current: list[bool], new: list[bool]) -> tuple[int, int]:
+    """(held messages only the current model gets right, held messages only the candidate gets right)."""
+    if len(current) != len(new):
+        raise ValueError("the two reports are not on the same held messages")
+    return sum(c and not n for c, n in zip(current, new)), sum(n and not c for c, n in zip(current, new))
+
+
+def sign_test(worse: int, better: int) -> float:
+    """One-sided p-value that the candidate is worse: P(at least `worse` of the disagreements go against it)."""
+    n = worse + better
+    return sum(math.comb(n, k) for k in range(worse, n + 1)) / 2 ** n if n else 1.0
 
 
 def _record_holdout(model_path: Path, report: Report) -> None:

@@ -33,6 +33,7 @@ class Report:
     wrong_rate_auto_acked: float
     auto_acked: int
     notes: list[str] = field(default_factory=list)
+    correct: list[bool] = field(default_factory=list, repr=False)  # per message: category right; for pairing
 
     def flag_recall(self, flag: str) -> float | None:
         row = self.flags.get(flag)
@@ -45,7 +46,9 @@ class Report:
         return min(recalls, default=1.0)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        figures = asdict(self)
+        del figures["correct"]
+        return figures
 
     def render(self) -> str:
         lines = [f"{self.title}  (n={self.n})", ""]
@@ -94,6 +97,7 @@ def build_report(title: str, true_categories: list[str], predicted: list[str], c
         flags=_flag_rows(true_flags, predicted_flags), threshold=float(threshold),
         auto_ack_share=float(auto.mean()) if len(truth) else 0.0,
         wrong_rate_auto_acked=wrong / max(1, int(auto.sum())), auto_acked=int(auto.sum()), notes=notes or [],
+        correct=[bool(c) for c in truth == pred],
     )
 
 

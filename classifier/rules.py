@@ -293,11 +293,17 @@ _NO_HEAT = _rx(
     r"\b(?:flat|house|home|room|bedroom|place)(?:'s| is| has been| was) (?:so cold|absolutely freezing|freezing|"
     r"bitterly cold|like a fridge|ice cold)",
     r"\b(?:can't|cannot|can not) afford (?:to )?(?:heat|put the heating on|the heating)",
+    # Polish, Turkish, Romanian, Welsh: heating or hot water not working
+    r"\b(?:brak|nie ma) (?:ogrzewania|ciepłej wody)\b", r"\bogrzewanie nie działa\b",
+    r"\b(?:kalorifer|kombi|ısıtma|sıcak su)" + _W % 3 + r"(?:çalışmıyor|yok|bozuk)",
+    r"\b(?:nu (?:avem|am|are) (?:căldură|apă caldă)|caloriferele? (?:sunt reci|nu merg))\b",
+    r"\bdim (?:gwres|dŵr poeth)\b",
 )
 _VULNERABLE_OR_COLD = _rx(
     r"\b(?:baby|babies|newborn|infant|toddler|pregnant|elderly|old age|pensioner|disabled|disability|"
     r"wheelchair|vulnerable|asthma|copd|chemotherapy|cancer|dementia|oxygen|medical condition|ill|"
     r"illness|sick|poorly|hospital|frail|carer|\d{2,3}[- ]years?[- ]old|in (?:my|her|his) (?:80|90|70)s)\b",
+    r"\b(?:[6-9]\d|1[01]\d) (?:yaşında|lat|de ani|oed)\b", r"\b(?:hasta|bebek|çocuk\w*|yaşlı|soğuk)\b",
     r"\b(?:freezing|cold|winter|snow|snowing|ice|icy|frost|below zero|minus|cold snap|degrees)\b",
     r"\b(?:kids|children|child|baby|babies|grandchildren|little ones|under (?:five|5|two|2))\b",
     r"\b(?:angina|heart|diabetic|insulin|medication|stroke|mobility|sheltered)\b",
@@ -315,7 +321,7 @@ _DAMP_MOULD = re.compile(
     r"black (?:in|on|around|up|all over) the (?:corners?|walls?|ceiling|windows?|window frames?|sealant|grout)|"
     r"(?:going|turning|gone) (?:grey|black|green)(?:,| and)? speckl\w*|(?:ceiling|walls?|corners?) (?:is |are )?"
     r"(?:going|turning) (?:grey|black|green)|"
-    r"(?:lleithder|llwydni|tamp|pleśń|pleśni|wilgoć|wilgoci|wilgotn\w*|czarne plamy|grzyb\w*|seelan|phaphoond|"
+    r"(?:lleithder|llwydni|(?:ll|11) ?wydni|damprwydd|smotiau (?:bach )?du(?:on)?|tamp|pleśń|pleśni|wilgoć|wilgoci|wilgotn\w*|czarne plamy|grzyb\w*|seelan|phaphoond|"
     r"phaphundi|qoyaan|mucegai|igrasie|kalo dag))\b|رطوبة|عفن|سیلن|پھپھوند")
 _DAMP_NEGATED_BEFORE = re.compile(r"\b(?:no|not|without|free of|never had|never any|no more|no sign of|"
                                   r"no signs of|no longer)\W+(?:\w+\W+){0,2}$")
@@ -330,7 +336,14 @@ ESCALATION = _rx(
     r"\bdissatisfied" + _W % 4 + r"(?:stage (?:1|one)|response|reply|outcome|answer|decision)",
     r"\b(?:remain|still) (?:un(?:happy|satisfied)|dissatisfied|not (?:happy|satisfied))",
     r"\b(?:review|reconsider|look again at) (?:of )?(?:my|the|this) (?:complaint|decision|case)",
-    r"\btake (?:this|it|my complaint|the complaint|matters?) further\b",
+    r"\b(?:take|taking|took|taken) (?:this|it|my complaint|the complaint|matters?|things) (?:further|higher)\b",
+    r"\b(?:who is|who's|someone|somebody) (?:above|higher than) (?:you|your manager)\b",
+    # Polish, Romanian/Portuguese, Turkish, Welsh: "stage 2"
+    r"\b(?:etap(?:u|ie)? (?:2|drugi)|drugi(?:ego)? etap\w*|etapa (?:2|a doua|doi)|segunda (?:fase|etapa))\b",
+    r"\b(?:2\.? aşama\w*|ikinci aşama\w*|(?:cam|gam|cham|ngham) (?:2|dau))\b",
+    # Welsh: "not satisfied with / do not agree with" the response or letter
+    r"\b(?:ymateb|llythyr)\W+(?:\w+\W+){0,5}?(?:ddim|nid wyf|nid ydw i|dydw i ddim) yn (?:fodlon|cytuno)",
+    r"\b(?:ddim|nid wyf|nid ydw i) yn (?:fodlon|cytuno) (?:â|a|gyda)'?r? ?(?:ymateb|llythyr|penderfyniad)",
     r"\b(?:reject|do not accept|don't accept|dispute)" + _W % 3 + r"(?:response|outcome|decision|findings)",
 )
 

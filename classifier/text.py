@@ -1,9 +1,10 @@
 """The text the model sees: subject + new text, cleaned and normalised the same way at train and classify time.
 
-The caller has already removed quoted history and signatures (intake.quoting). This module strips
-them again defensively — lines quoted with ">", an "On … wrote:" header and everything after it, and
-our own acknowledgement boilerplate — so a resident's "thanks, received" above a quoted
-acknowledgement of their complaint is not read as a complaint.
+Quoted history, signatures and disclaimers are separated by the same rules the pipeline uses
+(intake.quoting), so the corpus and staff corrections are read exactly as live mail is: a reply's quoted
+history is dropped, a forward's content is kept. The pipeline passes its new text already split; splitting
+again changes nothing. Our own acknowledgement sentences are also removed if a resident pastes them, so a
+resident's "thanks, received" above our acknowledgement of their complaint is not read as a complaint.
 
 ``prepare`` is idempotent: ``prepare("", prepare(s, b)) == prepare(s, b)``, so the prepared text
 stored with a staff correction can be fed back through it for training.
@@ -13,18 +14,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
-# Where quoted history starts: everything from this line on is someone else's words.
-_HISTORY_START = re.compile(
-    r"^\s*(?:"
-    r"on\b.{0,200}\bwrote:?\s*$"  # On Mon, 3 Nov 2026 at 10:02, Example Homes <…> wrote:
-    r"|-{2,}\s*original message\s*-{2,}"
-    r"|-{2,}\s*forwarded message\s*-{2,}"
-    r"|begin forwarded message:?"
-    r"|sent from my (?:iphone|ipad|android|samsung|galaxy|mobile)\b.*"
-    r")",
-    re.IGNORECASE,
-)
+from intake.quoting import split_reply
 
 # Sentences of our own acknowledgements, in case a resident pastes or quotes them unmarked.
 _OUR_BOILERPLATE = re.compile(
@@ -71,27 +63,18 @@ sorry sort sorted soon son social smelly name same terrible remove removed norma
 system systems alarm alarms asthma lungs mouldy smells someone's immediate medical disabled unable clean cleaned lock
 locked sometime almost made make making mean means meant may maybe might mind mine
 """.split())
+# ... and the words the training corpus uses often (scripts/make_ocr_words.py writes the list).
+_KNOWN_WORDS = _REPAIRABLE | frozenset(
+    (Path(__file__).parent / "data" / "ocr-words.txt").read_text(encoding="utf-8").split())
 _ANY_DIGIT = re.compile(r"\d")
 
 
 def prepare(subject: str, new_text: str) -> str:
     """Subject + new text, with history, a letter's address block and our boilerplate removed, lower-cased
     and masked."""
-    body = drop_letterhead(strip_history(new_text or ""))
+    body = drop_letterhead(split_reply(new_text or "").new_text)
     text = f"{subject or ''}\n{body}"
     return normalise(text)
-
-
-def strip_history(text: str) -> str:
-    """The writer's own lines: stop at quoted history; drop lines quoted with '>'."""
-    kept: list[str] = []
-    for line in text.splitlines():
-        if _HISTORY_START.match(line):
-            break
-        if line.lstrip().startswith(">"):
-            continue
-        kept.append(line)
-    return "\n".join(kept)
 
 
 def drop_letterhead(text: str) -> str:
@@ -135,11 +118,11 @@ def normalise(text: str) -> str:
 
 def _repair_word(match: re.Match[str]) -> str:
     word = match.group(0)
-    if word in _REPAIRABLE:
+    if word in _KNOWN_WORDS:
         return word
     digits = word.translate(_DIGITS)
     for candidate in (word.replace("rn", "m"), digits, digits.replace("rn", "m")):
-        if candidate in _REPAIRABLE:
+        if candidate in _KNOWN_WORDS:
             return candidate
     return word
 

@@ -3,7 +3,8 @@
 Every threshold is chosen on out-of-fold predictions over the training corpus (cross-validation),
 never on holdout.jsonl:
 - the auto-acknowledge threshold is the lowest confidence at which, among the messages that would be
-  acknowledged automatically, at most 1% have the wrong category;
+  acknowledged automatically, at most 0.5% have the wrong category (half the 1% allowed, for mail
+  unlike the corpus);
 - a safety flag's threshold (safeguarding, emergency_hazard, damp_mould) is the highest at which the
   model on its own meets that flag's recall target (SAFETY_MODEL_RECALL), never above 0.5. The model is
   judged alone because the rules were written from this same corpus and would flatter any threshold;
@@ -35,7 +36,9 @@ from classifier.rules import rule_flags
 from classifier.text import prepare
 
 FORMAT = 1
-MAX_WRONG_RATE = 0.01  # among automatically acknowledged messages
+# Among automatically acknowledged messages, at most 1% may have the wrong category. The threshold is chosen
+# out of fold for half that: chosen for 1%, it let through 1.6% and 1.1% on two writers it had never seen.
+MAX_WRONG_RATE = 0.005
 MIN_FLAG_POSITIVES = 6  # fewer than this: the rules alone raise the flag
 MIN_THRESHOLD = 0.5
 # Out-of-fold recall the model alone must reach for each safety flag: the recall target for it.

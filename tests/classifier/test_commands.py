@@ -12,8 +12,10 @@ import pytest
 
 from casework.db import Database
 from casework.models import Case, LabelCorrection, Submission
-from classifier.commands import evaluate_command, record_correction, train_command, training_examples
+from classifier.commands import (decide, evaluate_command, record_correction, sign_test, train_command,
+                                 training_examples)
 from classifier.corpus import DATA_DIR, load_corpus, load_corrections
+from classifier.evaluate import build_report
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 
@@ -122,3 +124,40 @@ def test_evaluate_command_says_so_when_there_is_no_model(tmp_path):
     out = io.StringIO()
     assert evaluate_command(out, tmp_path) == 1
     assert "no model" in out.getvalue()
+
+
+def _report(correct: list[bool], safeguarding_found: int = 10):
+    """A held-out report over 400 messages (100 per category) where `correct` says which got the right category;
+    the first 10 messages carry the safeguarding flag and the first `safeguarding_found` of them are found."""
+    truth = [c for c in ("complaint", "service_request", "compliment", "out_of_scope") for _ in range(100)]
+    others = {"complaint": "service_request", "service_request": "complaint", "compliment": "complaint",
+              "out_of_scope": "complaint"}
+    predicted = [t if ok else others[t] for t, ok in zip(truth, correct)]
+    true_flags = [frozenset({"safeguarding"}) if i < 10 else frozenset() for i in range(400)]
+    found = [{"safeguarding"} if i < safeguarding_found else set() for i in range(400)]
+    return build_report("held", truth, predicted, [0.9] * 400, true_flags, found, 0.95)
+
+
+def test_the_gate_promotes_a_candidate_that_differs_from_the_current_model_only_by_noise():
+    current = _report([i not in (3, 122) for i in range(400)])
+    candidate = _report([i not in (5, 123, 231) for i in range(400)])  # 3 newly wrong, 2 newly right
+    promote, why = decide(candidate, current)
+    assert promote and "3 held messages newly wrong, 2 newly right" in why
+
+
+def test_the_gate_refuses_a_candidate_that_gets_significantly_more_messages_wrong():
+    current = _report([True] * 400)
+    candidate = _report([i % 80 != 0 for i in range(400)])  # 5 newly wrong, none newly right
+    promote, why = decide(candidate, current)
+    assert not promote and "sign test p=0.031" in why
+
+
+def test_the_gate_refuses_a_candidate_that_misses_one_more_safety_flag():
+    promote, why = decide(_report([True] * 400, safeguarding_found=9), _report([True] * 400))
+    assert not promote and "safety-flag recall would fall from 1.000 to 0.900" in why
+
+
+def test_the_sign_test_is_the_binomial_tail():
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(5, 0) == pytest.approx(1 / 32)
+    assert sign_test(3, 3) == pytest.approx(42 / 64)

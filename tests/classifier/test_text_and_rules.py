@@ -26,10 +26,29 @@ def test_prepare_repairs_common_ocr_confusions():
     assert prepare("", "There is m0uld in the b1ock and the ﬂat is cold") == "there is mould in the block and the flat is cold"
 
 
+def test_prepare_repairs_ocr_damage_into_words_the_corpus_uses():
+    damaged = "He has fa11en in the bedroorn and hurt hirnself, 1ook at the ceiling. Yours faithfu11y"
+    assert prepare("", damaged) == "he has fallen in the bedroom and hurt himself, look at the ceiling. yours faithfully"
+
+
+@pytest.mark.parametrize("text", ["the pan will burn", "turn the stopcock", "come at 5am", "fault code e119",
+                                  "flat 10b", "Mr Hernandez"])
+def test_prepare_leaves_real_words_names_and_codes_alone(text):
+    assert prepare("", text) == text.lower()
+
+
 def test_prepare_drops_quoted_lines_and_history_and_our_boilerplate():
     quoted = "Thanks, received.\n\nOn Mon, 3 Nov 2026, Example Homes wrote:\n> We have received your complaint."
     assert prepare("Re: CMP-2026-000123", quoted) == prepare("Re: CMP-2026-000123", "Thanks, received.")
     assert "complaint" not in prepare("", "> I am furious\nWe have received your complaint. Ok thanks")
+
+
+def test_prepare_reads_what_was_forwarded_but_not_the_reply_history_under_it():
+    forward = ("FYI, see below\n\n---------- Forwarded message ---------\nFrom: Jobs App\nSubject: Job 7782\n\n"
+               "Hallway stacked ceiling high, lit candles on the pile\n\nOn Mon, 3 Nov 2026, Example Homes wrote:\n"
+               "> We have booked a plumber")
+    text = prepare("FW: Job 7782", forward)
+    assert "lit candles" in text and "plumber" not in text
 
 
 def test_prepare_is_idempotent_so_stored_prepared_text_can_be_retrained_on():
@@ -57,6 +76,7 @@ def test_prepare_is_idempotent_so_stored_prepared_text_can_be_retrained_on():
     "the lift has been out of order for a week and I use a wheelchair",
     "the socket keeps tripping the electrics and there is a scorch mark on it",
     "taar nange hain, bohat khatarnak hai",
+    "Annem 78 yaşında, kalorifer iki gündür çalışmıyor",
 ])
 def test_rule_flags_catches_emergency_hazards(text):
     assert "emergency_hazard" in flags(text)
@@ -88,6 +108,7 @@ def test_rule_flags_catches_safeguarding_phrases(text):
     "the bedroom walls are cold and clammy",
     "Mae llwydni yn yr ystafell wely",
     "W łazience jest pleśń na suficie",
+    "mae smotiau bach duon yn dechrau ymddangos uwchben y lle tân",
     "The ceiling above the bath is going grey and speckly, I wipe it but it comes back",
 ])
 def test_rule_flags_catches_damp_in_everyday_words_and_other_languages(text):
@@ -122,6 +143,17 @@ def test_rule_flags_finds_escalation_representatives_and_late_complaints():
     assert "late" in flags("The damage happened in March 2024")
     assert "late" in flags("This started two years ago")
     assert "late" not in flags("This started two weeks ago")
+
+
+@pytest.mark.parametrize("text", [
+    "your letter is not good enough and I will be taking this further",
+    "I want to speak to someone above you about my complaint",
+    "Proszę o przekazanie mojej skargi do etapu 2.",
+    "Cwyn - cais am Gam 2",
+    "Diolch am yr ymateb, ond dydw i ddim yn fodlon o gwbl.",
+])
+def test_rule_flags_finds_escalation_said_indirectly_or_in_other_languages(text):
+    assert "escalation_request" in flags(text)
 
 
 def test_rule_flags_raises_nothing_for_a_plain_compliment():
