@@ -12,9 +12,8 @@ import skops.io as sio
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from casework.errors import ModelUnavailable
-from casework.vocabulary import Flag
 from classifier import Classification
-from classifier.rules import consistent_flags, rule_flags
+from classifier.rules import consistent_flags, may_auto_acknowledge, rule_flags
 from classifier.text import prepare
 from classifier.vectorize import FastFeatures
 
@@ -108,7 +107,7 @@ class Classifier:
                 flags=frozenset(flags),
                 model_version=self.model_version,
                 explanation=self._explain(X, i, chosen[i]),
-                auto_acknowledge=confidence >= self.threshold and Flag.SAFEGUARDING.value not in flags,
+                auto_acknowledge=may_auto_acknowledge(confidence, self.threshold, flags),
             ))
         return results
 

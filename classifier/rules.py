@@ -465,3 +465,9 @@ def consistent_flags(category: str, flags: set[str]) -> set[str]:
     if category != "complaint":
         return flags - {Flag.LATE.value}
     return flags
+
+
+def may_auto_acknowledge(confidence: float, threshold: float, flags: set[str] | frozenset[str]) -> bool:
+    """A category-specific acknowledgement goes out without a person only for a confident category, and never
+    for a safeguarding concern (a person reads it first) or machine-generated mail (that is how loops start)."""
+    return confidence >= threshold and not {Flag.SAFEGUARDING.value, Flag.AUTO_REPLY.value} & flags

@@ -129,9 +129,12 @@ class Pipeline:
     def _acknowledge(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, *, confident: bool) -> None:
         """By email when we have an address; by post when we only have a postal address; else not."""
         reply_to = case.resident_email or ("post" if case.resident_address else None)
-        kind = choose_acknowledgement(case.category, case.stage, confident=confident, auto_reply=False, reply_address=reply_to)
+        machine = Flag.AUTO_REPLY in case.flags  # by its words: mail marked so in its headers never gets here
+        kind = choose_acknowledgement(case.category, case.stage, confident=confident, auto_reply=machine,
+                                      reply_address=reply_to)
         if kind is None:
-            lifecycle.record(case, "system", "no_acknowledgement", reason="no address to reply to")
+            reason = "reads like machine-generated mail" if machine else "no address to reply to"
+            lifecycle.record(case, "system", "no_acknowledgement", reason=reason)
             return
         session.flush()
         row = self._queue_email(session, case, submission, message, kind) if case.resident_email else (
@@ -171,7 +174,9 @@ def held_reasons(result: Classification, flags: set[str], *, matched_case: bool)
     reasons = []
     if Flag.SAFEGUARDING in flags:
         reasons.append("safeguarding concern: a person must look at once")
-    if not result.auto_acknowledge and Flag.SAFEGUARDING not in flags:
+    if Flag.AUTO_REPLY in flags:
+        reasons.append("reads like machine-generated mail but its headers do not say so: a person decides")
+    elif not result.auto_acknowledge and Flag.SAFEGUARDING not in flags:
         reasons.append(f"classifier not confident ({result.category}, {result.confidence:.2f})")
     if Flag.LATE in flags:
         reasons.append("may be outside the time limit for raising a complaint: a person decides")

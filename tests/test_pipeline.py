@@ -73,6 +73,17 @@ def test_it_never_acknowledges_an_out_of_office_reply(service, maildir):
         assert session.scalar(select(func.count(Case.id))) == 0
 
 
+def test_mail_that_reads_like_an_out_of_office_without_saying_so_in_its_headers_waits_unanswered_for_a_person(
+        service, maildir):
+    deliver(maildir, make_mail(subject="Out of office", body="Thank you for your email. I am out of the office until "
+                               "Monday 30 November with limited access to email."))
+    run(service)
+    with service.db.sessions() as session:
+        case = only(session, Case)
+        assert case.status == CaseStatus.HELD and "machine-generated" in case.held_reason
+        assert session.scalar(select(func.count(OutboxMessage.id))) == 0
+
+
 def test_a_reply_quoting_our_reference_threads_into_its_case(service, maildir):
     deliver(maildir, make_mail(subject="Leak still not fixed", body=LEAK))
     run(service)
