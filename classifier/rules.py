@@ -340,7 +340,7 @@ ESCALATION = _rx(
     r"\b(?:who is|who's|someone|somebody) (?:above|higher than) (?:you|your manager)\b",
     # Polish, Romanian/Portuguese, Turkish, Welsh: "stage 2"
     r"\b(?:etap(?:u|ie)? (?:2|drugi)|drugi(?:ego)? etap\w*|etapa (?:2|a doua|doi)|segunda (?:fase|etapa))\b",
-    r"\b(?:2\.? aşama\w*|ikinci aşama\w*|(?:cam|gam|cham|ngham) (?:2|dau))\b",
+    r"\b(?:2\.? aşama\w*|ikinci aşama\w*|cam dau|(?:i|am|ar|cais|symud i) (?:gam|cham|ngham|cam) (?:2|dau))\b",
     # Welsh: "not satisfied with / do not agree with" the response or letter
     r"\b(?:ymateb|llythyr)\W+(?:\w+\W+){0,5}?(?:ddim|nid wyf|nid ydw i|dydw i ddim) yn (?:fodlon|cytuno)",
     r"\b(?:ddim|nid wyf|nid ydw i) yn (?:fodlon|cytuno) (?:â|a|gyda)'?r? ?(?:ymateb|llythyr|penderfyniad)",

@@ -156,6 +156,10 @@ def test_rule_flags_finds_escalation_said_indirectly_or_in_other_languages(text)
     assert "escalation_request" in flags(text)
 
 
+def test_rule_flags_does_not_read_a_cctv_camera_as_stage_2():
+    assert "escalation_request" not in flags("The CCTV on cam 2 shows him kicking my door again")
+
+
 def test_rule_flags_raises_nothing_for_a_plain_compliment():
     assert flags("Just wanted to say the plumber was brilliant, thank you") == set()
 
