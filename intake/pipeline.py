@@ -95,7 +95,8 @@ class Pipeline:
             lifecycle.start_complaint_clocks(case, self.policy, submission.received_at, now)
         for reason in reasons:
             lifecycle.hold(case, reason)
-        self._acknowledge(session, case, submission, message, confident=not reasons)
+        self._acknowledge(session, case, submission, message, confident=not reasons,
+                          machine_like=Flag.AUTO_REPLY in flags)
         return (Disposition.HELD, "; ".join(reasons)) if reasons else (Disposition.ACCEPTED, None)
 
     # -- a reply to an existing case -------------------------------------------------------
@@ -112,13 +113,15 @@ class Pipeline:
             return Disposition.ACCEPTED, f"reply added to case {case.reference}"
         if change == "unsure":
             lifecycle.hold(case, "reply may ask to escalate or raise a new complaint: a person decides")
-            self._acknowledge(session, case, submission, message, confident=False)
+            self._acknowledge(session, case, submission, message, confident=False,
+                              machine_like=Flag.AUTO_REPLY in result.flags)
             return Disposition.HELD, f"reply to case {case.reference} needs a person"
         if change == "escalate":
             lifecycle.escalate(case, self.policy, submission.received_at, now, submission_id=submission.id)
         else:
             lifecycle.become_complaint(case, self.policy, submission.received_at, now, submission_id=submission.id)
-        self._acknowledge(session, case, submission, message, confident=case.status != CaseStatus.HELD)
+        self._acknowledge(session, case, submission, message, confident=case.status != CaseStatus.HELD,
+                          machine_like=Flag.AUTO_REPLY in result.flags)
         return Disposition.ACCEPTED, f"reply moved case {case.reference}: {change}"
 
     # -- shared steps -----------------------------------------------------------------------
@@ -126,14 +129,15 @@ class Pipeline:
     def _classify(self, message: ParsedMessage) -> Classification:
         return self.classifier.classify(message.subject, message.new_text)
 
-    def _acknowledge(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, *, confident: bool) -> None:
-        """By email when we have an address; by post when we only have a postal address; else not."""
+    def _acknowledge(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, *,
+                     confident: bool, machine_like: bool) -> None:
+        """By email when we have an address; by post when we only have a postal address; else not. Never for
+        a message whose words read like machine-generated mail (mail whose headers say so never gets here)."""
         reply_to = case.resident_email or ("post" if case.resident_address else None)
-        machine = Flag.AUTO_REPLY in case.flags  # by its words: mail marked so in its headers never gets here
-        kind = choose_acknowledgement(case.category, case.stage, confident=confident, auto_reply=machine,
+        kind = choose_acknowledgement(case.category, case.stage, confident=confident, auto_reply=machine_like,
                                       reply_address=reply_to)
         if kind is None:
-            reason = "reads like machine-generated mail" if machine else "no address to reply to"
+            reason = "reads like machine-generated mail" if machine_like else "no address to reply to"
             lifecycle.record(case, "system", "no_acknowledgement", reason=reason)
             return
         session.flush()

@@ -84,6 +84,19 @@ def test_mail_that_reads_like_an_out_of_office_without_saying_so_in_its_headers_
         assert session.scalar(select(func.count(OutboxMessage.id))) == 0
 
 
+def test_a_real_complaint_on_a_case_opened_by_an_unmarked_out_of_office_is_acknowledged(service, maildir):
+    deliver(maildir, make_mail(subject="Out of office", body="Thank you for your email. I am out of the office until "
+                               "Monday 30 November with limited access to email."))
+    run(service)
+    with service.db.sessions() as session:
+        reference = only(session, Case).reference
+    deliver(maildir, make_mail(subject=f"Re: {reference}", body=LEAK))
+    run(service)
+    with service.db.sessions() as session:
+        assert only(session, Case).category == "complaint"
+        assert session.scalar(select(func.count(OutboxMessage.id))) == 1
+
+
 def test_a_reply_quoting_our_reference_threads_into_its_case(service, maildir):
     deliver(maildir, make_mail(subject="Leak still not fixed", body=LEAK))
     run(service)
