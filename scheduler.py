@@ -7,19 +7,19 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from casework.checkpoints import Checkpoints
+from intake.checkpoints import Checkpoints
 from casework.clocks import note_overdue_clocks
-from casework.db import Database
+from core.db import Database
 from casework.policy import Policy
 from casework.references import References
-from casework.settings import Settings
+from core.settings import Settings
 from classifier.model import Classifier
 from intake.imap import ImapSource
 from intake.items import Source
 from intake.maildir import MaildirSource
-from intake.pipeline import Pipeline
-from intake.runner import Runner
-from responders.letters import LetterPrinter
+from pipeline.process import Pipeline
+from pipeline.runner import Runner
+from responders.post import LetterPrinter
 from responders.render import TemplateSet
 from responders.sender import OutboxSender
 from responders.transport import make_transport
@@ -70,7 +70,7 @@ def build_sources(settings: Settings, db: Database) -> list[Source]:
     sources: list[Source] = [ImapSource(imap, Checkpoints(db, imap.name)) for imap in settings.imap]
     sources += [MaildirSource(maildir) for maildir in settings.maildir]
     if settings.letters is not None:
-        from intake.letters.source import LetterSource
+        from intake.scans.source import LetterSource
 
         sources.append(LetterSource(settings.letters, settings.var_dir))
     return sources

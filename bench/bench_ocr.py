@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_ocr.py [--pages 12] [--dpi 300]
 Makes A4 pages of letter text (slightly rotated, light noise) as PNG images and as an image-only
-PDF rendered at the OCR resolution, then reads them with intake.letters.ocr.read_document.
+PDF rendered at the OCR resolution, then reads them with intake.scans.ocr.read_document.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.letters.ocr import read_document  # noqa: E402
+from intake.scans.ocr import read_document  # noqa: E402
 from tests.letters.scans import LETTER, image_pdf_bytes, page_image  # noqa: E402
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import scheduler  # noqa: E402
-from casework.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from tests.e2e import varied_mail  # noqa: E402
 from tests.mail import deliver, make_mail, new_maildir  # noqa: E402
 

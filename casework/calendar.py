@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from casework.settings import PolicySettings
+from core.settings import PolicySettings
 
 NATIONS = ("ENG", "WLS", "SCT", "NIR")
 _END_OF_DAY = time(23, 59, 59)

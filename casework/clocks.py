@@ -8,7 +8,7 @@ import logging
 from sqlalchemy import select
 
 from casework import lifecycle
-from casework.db import Database
+from core.db import Database
 from casework.models import Case, CaseEvent, Clock, utcnow
 from casework.vocabulary import CaseStatus
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from casework.calendar import Calendar
-from casework.settings import PolicySettings
+from core.settings import PolicySettings
 from casework.vocabulary import ClockKind, Flag
 
 CODE_2024 = "Housing Ombudsman Code 2024"

@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from casework.errors import ConfigurationError
+from core.errors import ConfigurationError
 from casework.models import ReferenceCounter
-from casework.settings import ReferenceSettings
+from core.settings import ReferenceSettings
 
 NEUTRAL_PREFIX_KEY = "out_of_scope"  # held cases get a prefix that tells the resident nothing
 _FIELDS = {"prefix", "year", "number"}

@@ -8,14 +8,14 @@ import math
 from pathlib import Path
 from typing import TextIO
 
-from casework.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from casework.models import Case, LabelCorrection, Submission
 from casework.vocabulary import Category, Flag
 from classifier.corpus import Example, load_corpus, load_corrections, load_holdout
-from classifier.evaluate import Report, cross_validate, evaluate_holdout
+from classifier.evaluate import Report, evaluate_holdout
 from classifier.model import MODELS_DIR, Classifier
 from classifier.text import prepare
-from classifier.train import save, train
+from classifier.train import cross_validate, save, train
 
 TOLERANCE = 0.005  # below one held message's worth of safety-flag recall: a candidate may not miss one more
 # On a few hundred held messages, macro-F1 moves by about 0.007 when one compliment changes side, so the
@@ -165,6 +165,6 @@ def _new_text(submission: Submission | None) -> str:
     """What the resident wrote now: the stored text without quoted history (as the pipeline classified it)."""
     if submission is None or not submission.extracted_text:
         return ""
-    from intake.quoting import split_reply
+    from text.quoting import split_reply
 
     return split_reply(submission.extracted_text).new_text

@@ -13,7 +13,18 @@ from classifier.rules import consistent_flags, may_auto_acknowledge
 
 if TYPE_CHECKING:
     from classifier.model import Classifier
-    from classifier.train import OutOfFold
+
+
+
+@dataclass
+class OutOfFold:
+    """Cross-validated predictions for every training example (made by classifier.train.out_of_fold)."""
+
+    classes: list[str]
+    probabilities: np.ndarray  # (n, classes)
+    flag_probabilities: dict[str, np.ndarray]  # flag -> (n,)
+    rules: list[set[str]]
+
 
 CATEGORIES = [c.value for c in Category]
 SAFETY_FLAGS = (Flag.SAFEGUARDING.value, Flag.EMERGENCY_HAZARD.value, Flag.DAMP_MOULD.value)
@@ -121,7 +132,7 @@ def evaluate_holdout(clf: "Classifier", examples: list[Example]) -> Report:
     )
 
 
-def report_from_out_of_fold(oof: "OutOfFold", examples: list[Example], threshold: float,
+def report_from_out_of_fold(oof: OutOfFold, examples: list[Example], threshold: float,
                             flag_thresholds: dict[str, float], folds: int = 5) -> Report:
     predicted = [oof.classes[i] for i in oof.probabilities.argmax(axis=1)]
     predicted_flags = []
@@ -135,11 +146,3 @@ def report_from_out_of_fold(oof: "OutOfFold", examples: list[Example], threshold
                "figures are optimistic here; the holdout report is the honest one"],
     )
 
-
-def cross_validate(examples: list[Example], folds: int = 5) -> Report:
-    from classifier.train import out_of_fold, smallest_class, thresholds_from
-
-    folds = min(folds, smallest_class(examples))
-    oof = out_of_fold(examples, folds=folds)
-    threshold, flag_thresholds = thresholds_from(oof, examples)
-    return report_from_out_of_fold(oof, examples, threshold, flag_thresholds, folds)

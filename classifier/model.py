@@ -11,7 +11,7 @@ import numpy as np
 import skops.io as sio
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from casework.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from classifier import Classification
 from classifier.rules import consistent_flags, may_auto_acknowledge, rule_flags
 from classifier.text import prepare

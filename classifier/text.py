@@ -1,7 +1,7 @@
 """The text the model sees: subject + new text, cleaned and normalised the same way at train and classify time.
 
 Quoted history, signatures and disclaimers are separated by the same rules the pipeline uses
-(intake.quoting), so the corpus and staff corrections are read exactly as live mail is: a reply's quoted
+(text.quoting), so the corpus and staff corrections are read exactly as live mail is: a reply's quoted
 history is dropped, a forward's content is kept. The pipeline passes its new text already split; splitting
 again changes nothing. Our own acknowledgement sentences are also removed if a resident pastes them, so a
 resident's "thanks, received" above our acknowledgement of their complaint is not read as a complaint.
@@ -16,7 +16,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from intake.quoting import split_reply
+from text.quoting import split_reply
 
 # Sentences of our own acknowledgements, in case a resident pastes or quotes them unmarked.
 _OUR_BOILERPLATE = re.compile(

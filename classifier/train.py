@@ -32,6 +32,7 @@ from sklearn.svm import LinearSVC
 
 from casework.vocabulary import Flag
 from classifier.corpus import Example
+from classifier.evaluate import OutOfFold, Report, report_from_out_of_fold
 from classifier.rules import rule_flags
 from classifier.text import prepare
 
@@ -62,16 +63,6 @@ class TrainedModel:
     @property
     def classes(self) -> list[str]:
         return [str(c) for c in self.category_model.classes_]
-
-
-@dataclass
-class OutOfFold:
-    """Cross-validated predictions for every training example."""
-
-    classes: list[str]
-    probabilities: np.ndarray  # (n, classes)
-    flag_probabilities: dict[str, np.ndarray]  # flag -> (n,)
-    rules: list[set[str]]
 
 
 def texts_of(examples: list[Example]) -> list[str]:
@@ -197,8 +188,6 @@ def thresholds_from(oof: OutOfFold, examples: list[Example]) -> tuple[float, dic
 
 def train(examples: list[Example], folds: int = 5) -> TrainedModel:
     """Fit on every example; thresholds and the metrics stored with the model come from cross-validation."""
-    from classifier.evaluate import report_from_out_of_fold
-
     if len({e.category for e in examples}) < 2:
         raise ValueError("training needs examples of at least two categories")
     oof = out_of_fold(examples, folds=min(folds, smallest_class(examples)))
@@ -274,3 +263,11 @@ def _counts(examples: list[Example]) -> dict:
         categories[e.category] = categories.get(e.category, 0) + 1
         sources[e.source] = sources.get(e.source, 0) + 1
     return {"examples": len(examples), "categories": categories, "flags": _flag_counts(examples), "sources": sources}
+
+
+def cross_validate(examples: list[Example], folds: int = 5) -> Report:
+    """Out-of-fold figures on the training corpus, with thresholds chosen the way training chooses them."""
+    folds = min(folds, smallest_class(examples))
+    oof = out_of_fold(examples, folds=folds)
+    threshold, flag_thresholds = thresholds_from(oof, examples)
+    return report_from_out_of_fold(oof, examples, threshold, flag_thresholds, folds)

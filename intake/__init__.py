@@ -1,1 +1,1 @@
-"""Sources (IMAP, Maildir, scanned letters), parsing, auto-reply detection, the pipeline runner."""
+"""Sources (IMAP, Maildir, scanned letters) and pure reading: parsing, auto-reply detection, dedupe keys."""

@@ -23,9 +23,9 @@ from typing import Callable, Iterator, TypeVar
 from imapclient import DELETED, SEEN, IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from casework.checkpoints import Checkpoints
-from casework.errors import SourceUnavailable
-from casework.settings import ImapSourceSettings
+from intake.checkpoints import Checkpoints
+from core.errors import SourceUnavailable
+from core.settings import ImapSourceSettings
 from intake.items import RawItem
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from casework.errors import SourceUnavailable
-from casework.settings import MaildirSourceSettings
+from core.errors import SourceUnavailable
+from core.settings import MaildirSourceSettings
 from intake.items import RawItem
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from email.message import Message
 
 import mailparser
 
-from casework.errors import UnreadableSubmission
+from core.errors import UnreadableSubmission
 from intake.message import ParsedAttachment, ParsedMessage
-from intake.quoting import split_reply
-from intake.text_decoding import note_defect, decode_bytes, guess_text, html_to_text
+from text.quoting import split_reply
+from text.decoding import note_defect, decode_bytes, guess_text, html_to_text
 
 MAX_DEPTH = 40
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")

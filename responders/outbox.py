@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casework.models import Case, OutboxMessage, utcnow
-from casework.settings import OutboxSettings
+from core.settings import OutboxSettings
 from casework.vocabulary import AckKind, OutboxStatus
 from responders.render import RenderedMessage
 

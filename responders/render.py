@@ -25,7 +25,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, select_auto
 from jinja2.sandbox import SandboxedEnvironment
 
 from casework.models import Case
-from casework.settings import LandlordSettings
+from core.settings import LandlordSettings
 from casework.vocabulary import AckKind, Category, ClockKind
 
 TEMPLATES_DIR = Path(__file__).parents[1] / "templates"

@@ -26,10 +26,10 @@ from email.utils import format_datetime, formataddr
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from casework.db import Database
-from casework.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
+from core.db import Database
+from core.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
 from casework.models import Case, CaseEvent, Clock, OutboxMessage, utcnow
-from casework.settings import OutboxSettings
+from core.settings import OutboxSettings
 from casework.vocabulary import AckKind, ClockKind, OutboxStatus
 from responders.outbox import bracketed
 from responders.transport import Transport

@@ -24,8 +24,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from casework.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
-from casework.settings import Settings, SmtpSettings
+from core.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
+from core.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from casework.db import Database
-from casework.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from tests.dovecot import Dovecot
 from tests.smtp_server import SmtpTestServer
 

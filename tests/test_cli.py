@@ -14,7 +14,7 @@ DEMO = REPO / "demo" / "mail"
 
 def intake(*args: str, env: dict | None = None, cwd=REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "intake.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
         env={**os.environ, **(env or {})},
     )
 

@@ -13,7 +13,7 @@ from collections import Counter
 from sqlalchemy import func, select, text
 
 import scheduler
-from casework.db import Database
+from core.db import Database
 from casework.models import Case, OutboxMessage, Submission
 from tests.conftest import REPO
 from tests.e2e import imap_settings, is_machine_generated, smtp_settings, varied_mail, write_config
@@ -24,7 +24,7 @@ from tests.smtp_server import SmtpTestServer
 def start_worker(config) -> subprocess.Popen:
     env = {**os.environ, "INTAKE_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "intake.cli", "run", "--once"], cwd=REPO, env=env,
+        [sys.executable, "-m", "cli", "run", "--once"], cwd=REPO, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
 

@@ -8,7 +8,7 @@ from collections import Counter
 from sqlalchemy import select
 
 import scheduler
-from casework.settings import Settings
+from core.settings import Settings
 from casework.models import Submission
 from casework.vocabulary import Disposition
 from tests.conftest import SHARED

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from casework.calendar import Calendar
-from casework.settings import PolicySettings
+from core.settings import PolicySettings
 
 UTC = timezone.utc
 LONDON = ZoneInfo("Europe/London")

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timezone
 import pytest
 
 from casework.policy import ClockSpec, Policy, months_before, spso_policy
-from casework.settings import PolicySettings
+from core.settings import PolicySettings
 from casework.vocabulary import ClockKind, Flag
 
 UTC = timezone.utc

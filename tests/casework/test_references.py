@@ -8,11 +8,11 @@ import multiprocessing
 import pytest
 from sqlalchemy import select
 
-from casework.db import Database
-from casework.errors import ConfigurationError
+from core.db import Database
+from core.errors import ConfigurationError
 from casework.models import Case
 from casework.references import References
-from casework.settings import ReferenceSettings
+from core.settings import ReferenceSettings
 
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 

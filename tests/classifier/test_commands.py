@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from casework.db import Database
+from core.db import Database
 from casework.models import Case, LabelCorrection, Submission
 from classifier.commands import (decide, evaluate_command, record_correction, sign_test, train_command,
                                  training_examples)

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from casework.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from classifier import Classification
 from classifier.corpus import load_corpus
 from classifier.model import MODELS_DIR, Classifier

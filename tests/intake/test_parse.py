@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from casework.errors import UnreadableSubmission
+from core.errors import UnreadableSubmission
 from intake.parse import parse_message
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "mail"

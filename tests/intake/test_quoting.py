@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from intake.parse import parse_message
-from intake.quoting import split_reply
+from text.quoting import split_reply
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "mail"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from casework.errors import UnreadableSubmission
+from core.errors import UnreadableSubmission
 from intake.autoreply import detect_auto_reply
 from intake.dedupe import dedupe_key
 from intake.parse import parse_message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from casework.db import Database
+from core.db import Database
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import time
 import pytest
 from imapclient import IMAPClient
 
-from casework.checkpoints import Checkpoints
-from casework.errors import SourceUnavailable
-from casework.settings import ImapSourceSettings
+from intake.checkpoints import Checkpoints
+from core.errors import SourceUnavailable
+from core.settings import ImapSourceSettings
 from intake.imap import ImapSource
 
 RECEIVED = dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))

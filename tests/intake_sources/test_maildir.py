@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
-from casework.errors import SourceUnavailable
-from casework.settings import MaildirSourceSettings
+from core.errors import SourceUnavailable
+from core.settings import MaildirSourceSettings
 from intake.maildir import MaildirSource
 
 DELIVERED = dt.datetime(2026, 2, 3, 16, 45, 12, tzinfo=dt.timezone.utc)

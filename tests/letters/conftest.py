@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from casework.db import Database
-from casework.settings import LetterSourceSettings, Settings
-from intake.letters.source import LetterSource
+from core.db import Database
+from core.settings import LetterSourceSettings, Settings
+from intake.scans.source import LetterSource
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from casework.references import References
-from casework.settings import LandlordSettings, ReferenceSettings
-from intake.letters.extract import find_phone, find_postcode, letter_facts
+from core.settings import LandlordSettings, ReferenceSettings
+from intake.scans.extract import find_phone, find_postcode, letter_facts
 from tests.letters.scans import LETTER
 
 LANDLORD = LandlordSettings()

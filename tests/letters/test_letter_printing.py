@@ -11,9 +11,9 @@ from reportlab.lib.units import mm
 from sqlalchemy import select
 
 from casework.models import Case, CaseEvent, Clock, OutboxMessage
-from casework.settings import LandlordSettings
+from core.settings import LandlordSettings
 from casework.vocabulary import AckKind, Category, ClockKind, OutboxStatus
-from responders.letters import LetterPrinter, enqueue_letter, letter_context, render_letter, validate_letters
+from responders.post import LetterPrinter, enqueue_letter, letter_context, render_letter, validate_letters
 from responders.render import OMBUDSMAN, TemplateSet, sample_context
 
 ADDRESS = ["Mrs Jane Smith", "12 Acacia Avenue", "Exampletown", "EX2 4QT"]
@@ -147,7 +147,7 @@ def test_a_long_letter_flows_onto_more_pages_and_residents_text_stays_inert(sqli
 
 def test_email_rows_are_left_for_the_email_sender(sqlite_db, templates, tmp_path):
     from responders.outbox import enqueue
-    from casework.settings import OutboxSettings
+    from core.settings import OutboxSettings
     from responders.render import RenderedMessage
 
     with sqlite_db.transaction() as session:

@@ -15,11 +15,11 @@ from casework.models import Clock, Submission
 from casework.policy import Policy
 from casework.references import References
 from casework.vocabulary import AckKind, Category, ClockKind
-from intake.letters.reading import read_letter_submission
-from intake.letters.receipt import scanning_lag_note
-from intake.runner import store
+from intake.scans.reading import read_letter_submission
+from intake.scans.receipt import scanning_lag_note
+from pipeline.runner import store
 from responders.acknowledge import understood_excerpt
-from responders.letters import LetterPrinter, enqueue_letter, letter_context, render_letter
+from responders.post import LetterPrinter, enqueue_letter, letter_context, render_letter
 from responders.render import TemplateSet
 from tests.letters.conftest import drain, set_mtime
 from tests.letters.scans import EMAIL_LETTER, LETTER, save_encrypted_pdf, save_png, save_text_pdf, save_tiff

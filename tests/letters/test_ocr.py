@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from casework.errors import UnreadableSubmission
-from intake.letters.ocr import page_images, read_document
+from core.errors import UnreadableSubmission
+from intake.scans.ocr import page_images, read_document
 from tests.letters.scans import (
     LETTER, image_pdf_bytes, save_corrupt_pdf, save_encrypted_pdf, save_jpeg, save_png, save_tiff, text_pdf_bytes,
 )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from casework.errors import UnreadableSubmission
+from core.errors import UnreadableSubmission
 from casework.models import Submission
 from classifier import Classification
-from intake.classify_files import classify_file
-from intake.letters.reading import read_letter_file, read_letter_submission
-from intake.runner import store
+from pipeline.classify_files import classify_file
+from intake.scans.reading import read_letter_file, read_letter_submission
+from pipeline.runner import store
 from tests.letters.conftest import drain, settle
 from tests.letters.scans import (
     EMAIL_LETTER, LETTER, save_corrupt_pdf, save_image_pdf, save_png, save_poor_scan, save_text_pdf, save_tiff,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from casework.calendar import Calendar
-from intake.letters.receipt import receipt_date, scanning_lag, scanning_lag_note, start_of_day
+from intake.scans.receipt import receipt_date, scanning_lag, scanning_lag_note, start_of_day
 from tests.letters.conftest import set_mtime
 
 SCANNED = dt.datetime(2026, 11, 26, 15, 0, tzinfo=dt.UTC)  # a Thursday

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from casework.errors import ConfigurationError, SourceUnavailable
+from core.errors import ConfigurationError, SourceUnavailable
 
-from intake.letters.source import LetterSource
+from intake.scans.source import LetterSource
 from tests.letters.conftest import drain, settle
 from tests.letters.scans import LETTER, save_corrupt_pdf, save_encrypted_pdf, save_png, save_text_pdf, text_pdf_bytes
 

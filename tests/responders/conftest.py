@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from casework.models import Case, Clock
-from casework.settings import OutboxSettings
+from core.settings import OutboxSettings
 from casework.vocabulary import Category, ClockKind
 from tests.smtp_server import SmtpTestServer
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from casework.models import Case, OutboxMessage
-from casework.settings import Settings, SmtpSettings
+from core.settings import Settings, SmtpSettings
 from casework.vocabulary import AckKind, OutboxStatus
 from responders.outbox import CAP_REASON, domain_of, enqueue, is_own_message_id
 from responders.render import RenderedMessage

@@ -8,7 +8,7 @@ from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 
 from casework.models import Case
-from casework.settings import LandlordSettings
+from core.settings import LandlordSettings
 from casework.vocabulary import AckKind, Category, ClockKind
 from responders.render import (
     TEMPLATES_DIR,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from casework.models import Case, CaseEvent, Clock, OutboxMessage
-from casework.settings import LandlordSettings, OutboxSettings, SmtpSettings
+from core.settings import LandlordSettings, OutboxSettings, SmtpSettings
 from casework.vocabulary import AckKind, ClockKind, OutboxStatus
 from responders.outbox import enqueue
 from responders.render import TemplateSet, acknowledgement_context

@@ -12,12 +12,12 @@ from typing import Sequence
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from casework.db import Database
-from casework.errors import SourceUnavailable
+from core.db import Database
+from core.errors import SourceUnavailable
 from casework.models import Submission, utcnow
 from casework.vocabulary import Disposition
 from intake.items import RawItem, Source
-from intake.pipeline import Pipeline
+from pipeline.process import Pipeline
 
 log = logging.getLogger(__name__)
 MAX_AUTOMATIC_ATTEMPTS = 3

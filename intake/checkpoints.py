@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from casework.db import Database
+from core.db import Database
 from casework.models import SourceCheckpoint
 
 

@@ -27,10 +27,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import Session
 
-from casework.db import Database
-from casework.errors import ConfigurationError
+from core.db import Database
+from core.errors import ConfigurationError
 from casework.models import Case, CaseEvent, OutboxMessage, utcnow
-from casework.settings import LandlordSettings, OutboxSettings
+from core.settings import LandlordSettings, OutboxSettings
 from casework.vocabulary import AckKind, OutboxStatus
 from responders.outbox import new_message_id
 from responders.render import (

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from casework.settings import Settings
+from core.settings import Settings
 from classifier.model import Classifier
 from intake.autoreply import detect_auto_reply
 from intake.message import ParsedMessage
 from intake.parse import parse_message
-from intake.pipeline import reply_address
+from pipeline.process import reply_address
 from responders.acknowledge import acknowledgement_label, choose_acknowledgement
 
 LETTER_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
@@ -41,7 +41,7 @@ def _read(path: Path, settings: Settings) -> tuple[ParsedMessage, str | None]:
     if suffix == ".eml":
         message = parse_message(path.read_bytes(), settings.attachment_max_bytes)
         return message, reply_address(message)
-    from intake.letters.reading import read_letter_file
+    from intake.scans.reading import read_letter_file
 
     message, postal_address = read_letter_file(path, settings)
     return message, reply_address(message) or ("post" if postal_address or suffix == ".txt" else None)

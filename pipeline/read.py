@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from casework.models import Attachment, Submission
-from casework.settings import Settings
+from core.settings import Settings
 from intake.message import ParsedMessage
 from intake.parse import parse_message
 
@@ -11,7 +11,7 @@ from intake.parse import parse_message
 def read_submission(submission: Submission, settings: Settings) -> ParsedMessage:
     """Raises UnreadableSubmission when the bytes cannot be read at all."""
     if submission.kind == "letter":
-        from intake.letters.reading import read_letter_submission
+        from intake.scans.reading import read_letter_submission
 
         return read_letter_submission(submission, settings)
     message = parse_message(submission.raw, settings.attachment_max_bytes)

@@ -12,12 +12,12 @@ import hashlib
 import logging
 from pathlib import Path, PurePath
 
-from casework.errors import UnreadableSubmission
+from core.errors import UnreadableSubmission
 from casework.models import Attachment, Submission
 from casework.references import References
-from casework.settings import Settings
-from intake.letters.extract import LetterFacts, letter_facts
-from intake.letters.ocr import DocumentText, decode_text, page_images, read_document
+from core.settings import Settings
+from intake.scans.extract import LetterFacts, letter_facts
+from intake.scans.ocr import DocumentText, decode_text, page_images, read_document
 from intake.message import ParsedMessage
 
 log = logging.getLogger(__name__)

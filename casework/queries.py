@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from casework.db import Database
+from core.db import Database
 from casework.models import Case, OutboxMessage
 
 COLUMNS = ("reference", "category", "flags", "stage", "status", "received", "ack", "clocks")

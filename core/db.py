@@ -11,7 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+# A package resource path, so this module imports nothing above it; the migrations describe casework.models.
+MIGRATIONS = "casework:migrations"
 
 
 def make_engine(url: str) -> Engine:
@@ -34,7 +35,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def migrate(engine: Engine) -> None:
     """Bring the schema up to the newest migration."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", MIGRATIONS)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -16,7 +16,7 @@ import pymupdf
 import pytesseract
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from casework.errors import SourceUnavailable, UnreadableSubmission
+from core.errors import SourceUnavailable, UnreadableSubmission
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 SUFFIXES = frozenset({".pdf", ".txt"}) | IMAGE_SUFFIXES

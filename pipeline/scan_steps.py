@@ -7,7 +7,7 @@ import datetime as dt
 from casework import lifecycle
 from casework.models import Case, Submission
 from casework.policy import Policy
-from intake.letters.receipt import scanning_lag, scanning_lag_note
+from intake.scans.receipt import scanning_lag, scanning_lag_note
 
 
 def letter_hold_reasons(submission: Submission) -> list[str]:

@@ -14,22 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework import lifecycle
-from casework.errors import UnreadableSubmission
+from core.errors import UnreadableSubmission
 from casework.models import Case, Submission, utcnow
 from casework.policy import Policy
 from casework.references import References
-from casework.settings import Settings
+from core.settings import Settings
 from casework.vocabulary import CaseStatus, Category, Disposition, Flag
 from classifier import Classification
 from classifier.model import Classifier
 from intake.autoreply import detect_auto_reply
 from intake.dedupe import dedupe_key
-from intake.letters.steps import letter_hold_reasons, record_scanning_lag
-from intake.matching import match_case
+from pipeline.scan_steps import letter_hold_reasons, record_scanning_lag
+from pipeline.matching import match_case
 from intake.message import ParsedMessage
-from intake.reading import read_submission
+from pipeline.read import read_submission
 from responders.acknowledge import choose_acknowledgement, understood_excerpt
-from responders.letters import enqueue_letter, letter_context, render_letter
+from responders.post import enqueue_letter, letter_context, render_letter
 from responders.outbox import can_reply_to, enqueue, is_own_message_id
 from responders.render import TemplateSet, acknowledgement_context
 

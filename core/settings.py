@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from casework.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 
 class LandlordSettings(BaseModel):

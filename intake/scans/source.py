@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from casework.errors import ConfigurationError, SourceUnavailable, UnreadableSubmission
-from casework.settings import LetterSourceSettings
+from core.errors import ConfigurationError, SourceUnavailable, UnreadableSubmission
+from core.settings import LetterSourceSettings
 from intake.items import RawItem
-from intake.letters.ocr import installed_languages, read_document
-from intake.letters.receipt import LONDON, receipt_date, scanned_at, start_of_day
+from intake.scans.ocr import installed_languages, read_document
+from intake.scans.receipt import LONDON, receipt_date, scanned_at, start_of_day
 
 log = logging.getLogger(__name__)
 PROCESSED, QUARANTINE = "processed", "quarantine"

@@ -8,8 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from casework.errors import IntakeError
-from casework.settings import Settings, load_settings
+from core.errors import IntakeError
+from core.settings import Settings, load_settings
 
 log = logging.getLogger("intake")
 
@@ -76,7 +76,7 @@ def _report_policy(settings: Settings) -> None:
 
 
 def _classify(args, settings: Settings) -> int:
-    from intake.classify_files import classify_file
+    from pipeline.classify_files import classify_file
     from classifier.model import Classifier
 
     classifier = Classifier.load(settings.classifier.model_path, threshold=settings.classifier.confidence_threshold)
@@ -91,8 +91,8 @@ def _classify(args, settings: Settings) -> int:
 
 
 def _cases(args, settings: Settings) -> int:
-    from casework.db import Database
-    from intake.reports import cases_table
+    from core.db import Database
+    from casework.queries import cases_table
 
     db = Database(settings.resolved_database_url)
     db.migrate()
@@ -101,7 +101,7 @@ def _cases(args, settings: Settings) -> int:
 
 
 def _check(args, settings: Settings) -> int:
-    from responders.letters import validate_letters
+    from responders.post import validate_letters
     from responders.render import TemplateSet
 
     _report_policy(settings)
@@ -120,7 +120,7 @@ def _evaluate(args, settings: Settings) -> int:
 
 
 def _train(args, settings: Settings) -> int:
-    from casework.db import Database
+    from core.db import Database
     from classifier.commands import train_command
 
     db = Database(settings.resolved_database_url)
@@ -128,5 +128,3 @@ def _train(args, settings: Settings) -> int:
     return train_command(sys.stdout, db)
 
 
-if __name__ == "__main__":
-    sys.exit(main())

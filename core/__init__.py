@@ -1,0 +1,1 @@
+"""Settings, the database and the error hierarchy: infrastructure every package may use."""

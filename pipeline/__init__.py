@@ -1,0 +1,1 @@
+"""The orchestration: the per-item runner, the pipeline stages, the one decision, case matching."""

@@ -1,0 +1,1 @@
+"""Text handling below both the parser and the classifier: quoting and reply splitting, decoding."""
