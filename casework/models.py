@@ -118,6 +118,10 @@ class Case(Base):
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[dt.datetime | None]
     priority: Mapped[int] = mapped_column(default=0, index=True)  # higher is more urgent
+    assignee: Mapped[str | None] = mapped_column(String(320), index=True)  # a staff login
+    stage1_handler: Mapped[str | None] = mapped_column(String(320))  # who recorded the stage 1 response
+    outcome: Mapped[str | None] = mapped_column(String(30))  # an Outcome, once closed
+    closed_at: Mapped[dt.datetime | None]
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="case")
     clocks: Mapped[list[Clock]] = relationship(back_populates="case", cascade="all", order_by="Clock.due_at")
@@ -137,6 +141,7 @@ class Clock(Base):
     due_at: Mapped[dt.datetime]
     rule: Mapped[str] = mapped_column(Text)
     met_at: Mapped[dt.datetime | None]
+    extended_by_days: Mapped[int] = mapped_column(default=0)  # working days added by agreed extensions
 
     case: Mapped[Case] = relationship(back_populates="clocks")
 
@@ -148,8 +153,9 @@ class CaseEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(100))  # "system", "classifier", a staff login
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when it happened (a person may give an earlier date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when it was written down here
+    actor: Mapped[str] = mapped_column(String(320))  # an Actor ("system", "classifier") or a staff login
     action: Mapped[str] = mapped_column(String(50))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
@@ -157,6 +163,20 @@ class CaseEvent(Base):
     confidence: Mapped[float | None]
 
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+class CaseLink(Base):
+    """Two cases that belong together: related, one merged into the other, or split from one message."""
+
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("case_id", "other_case_id", name="uq_case_link_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    other_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # a LinkKind, read from case_id towards other_case_id
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))
 
 
 class OutboxMessage(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Category(StrEnum):
@@ -39,8 +39,101 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+class Stage(IntEnum):
+    """The Code has exactly two stages; there is no stage 0 or informal stage."""
+
+    ONE = 1
+    TWO = 2
+
+
+class Channel(StrEnum):
+    """How something reached us (a submission's kind) or goes out (an outbox row's channel)."""
+
+    EMAIL = "email"
+    LETTER = "letter"  # a scanned letter in, a printed letter out
+    PHONE = "phone"  # a contact logged by staff
+    IN_PERSON = "in_person"  # a contact logged by staff
+
+
+LOGGED_CHANNELS = (Channel.PHONE, Channel.IN_PERSON)
+
+
+class Outcome(StrEnum):
+    """How a case was closed. MERGED is set only by a merge, never offered to `close`."""
+
+    UPHELD = "upheld"
+    PARTLY_UPHELD = "partly_upheld"
+    NOT_UPHELD = "not_upheld"
+    RESOLVED = "resolved"  # resolved at the frontline
+    WITHDRAWN = "withdrawn"
+    MERGED = "merged"
+
+
+CLOSING_OUTCOMES = tuple(outcome for outcome in Outcome if outcome != Outcome.MERGED)
+
+
+class LinkKind(StrEnum):
+    RELATED = "related"
+    DUPLICATE = "duplicate"  # merged into the other case
+    SPLIT = "split"  # one message made into two cases
+
+
+class Actor(StrEnum):
+    """The machine's actors in the audit trail; a person acts under their login (an email address)."""
+
+    SYSTEM = "system"
+    CLASSIFIER = "classifier"
+
+
+class EventAction(StrEnum):
+    """Every action the audit trail records, by the worker or by a person."""
+
+    # the worker
+    CASE_OPENED = "case_opened"
+    REPLY_RECEIVED = "reply_received"
+    AUTO_REPLY_RECEIVED = "auto_reply_received"
+    CLASSIFIED = "classified"
+    SCANNING_LAG = "scanning_lag"
+    HELD_FOR_TRIAGE = "held_for_triage"
+    NO_ACKNOWLEDGEMENT = "no_acknowledgement"
+    ACKNOWLEDGEMENT_QUEUED = "acknowledgement_queued"
+    ACKNOWLEDGEMENT_SENT = "acknowledgement_sent"
+    ACKNOWLEDGEMENT_FAILED = "acknowledgement_failed"
+    LETTER_SENT_TO_PRINT = "letter_sent_to_print"
+    NOTICE_QUEUED = "notice_queued"
+    CLOCK_OVERDUE = "clock_overdue"
+    AUTO_CLOSED = "auto_closed"
+    # the worker or a person
+    ESCALATED = "escalated_to_stage_2"
+    RECATEGORISED = "recategorised"
+    # a person
+    ASSIGNED = "assigned"
+    RECLASSIFIED = "reclassified"
+    RELEASED = "released"
+    ACKNOWLEDGED_OTHERWISE = "acknowledged_otherwise"
+    CONTACT_LOGGED = "contact_logged"
+    LINKED = "linked"
+    MERGED = "merged"
+    MERGED_INTO = "merged_into"
+    SPLIT = "split"
+    CLOCK_EXTENDED = "clock_extended"
+    RESPONDED = "responded"
+    HAZARD_STEP = "hazard_step"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    RERUN = "rerun_requested"
+
+
+class HazardStep(StrEnum):
+    """Awaab's Law steps a person records: each meets a clock, and the investigation starts two more."""
+
+    INVESTIGATED = "investigated"
+    SUMMARY_SENT = "summary_sent"
+    MADE_SAFE = "made_safe"
+
+
 class AckKind(StrEnum):
-    """Which acknowledgement template set a case gets."""
+    """Which template set an outgoing message uses (acknowledgements, and the extension notice)."""
 
     COMPLAINT_STAGE1 = "complaint_stage1"
     COMPLAINT_STAGE2 = "complaint_stage2"
@@ -48,6 +141,10 @@ class AckKind(StrEnum):
     COMPLIMENT = "compliment"
     OUT_OF_SCOPE = "out_of_scope"
     NEUTRAL = "neutral"
+    EXTENSION = "extension"  # a clock was extended: the new date, why, and the Ombudsman's details
+
+
+ACKNOWLEDGEMENTS = tuple(kind for kind in AckKind if kind != AckKind.EXTENSION)
 
 
 class OutboxStatus(StrEnum):
@@ -63,5 +160,16 @@ class ClockKind(StrEnum):
     RESPONSE_STAGE1 = "response_stage1"
     ACK_STAGE2 = "ack_stage2"
     RESPONSE_STAGE2 = "response_stage2"
-    EMERGENCY_HAZARD = "emergency_hazard"
-    DAMP_MOULD = "damp_mould"
+    EMERGENCY_HAZARD = "emergency_hazard"  # Awaab's Law: investigate and make safe
+    DAMP_MOULD = "damp_mould"  # Awaab's Law: investigate
+    DAMP_MOULD_SUMMARY = "damp_mould_summary"  # written summary after the investigation concludes
+    DAMP_MOULD_SAFE = "damp_mould_safe"  # made safe after the investigation concludes
+    FRONTLINE = "frontline"  # a landlord's frontline step before stage 1 registration (breaches the Code)
+    ESCALATION_WINDOW = "escalation_window"  # the landlord's window for asking for stage 2
+    SATISFACTION_WINDOW = "satisfaction_window"  # after it, the case closes by itself
+
+
+RESPONSE_CLOCKS = {Stage.ONE: ClockKind.RESPONSE_STAGE1, Stage.TWO: ClockKind.RESPONSE_STAGE2}
+ACK_CLOCKS = {Stage.ONE: ClockKind.ACK_STAGE1, Stage.TWO: ClockKind.ACK_STAGE2}
+# Windows are not deadlines the landlord can miss: they are never "overdue".
+WINDOWS = (ClockKind.ESCALATION_WINDOW, ClockKind.SATISFACTION_WINDOW)

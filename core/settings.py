@@ -44,7 +44,8 @@ class PolicySettings(BaseModel):
     time_limit_months: int = 12
     emergency_hazard_hours: int = 24
     damp_mould_investigation_days: int = 10
-    damp_mould_summary_days: int = 3
+    damp_mould_summary_days: int = 3  # written summary, working days after the investigation concludes
+    damp_mould_safe_days: int = 5  # made safe, working days after the investigation concludes
     frontline_resolution_days: int = 0  # an informal step before stage 1 (the Code bans it)
     escalation_requires_reasons: bool = False
     escalation_window_days: int | None = None  # calendar days after stage 1 response
