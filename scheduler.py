@@ -20,6 +20,7 @@ from intake.maildir import MaildirSource
 from pipeline.process import Pipeline
 from pipeline.runner import Runner
 from responders.post import LetterPrinter
+from responders.correspondence import Correspondence
 from responders.render import TemplateSet
 from responders.sender import OutboxSender
 from responders.transport import make_transport
@@ -52,17 +53,23 @@ def build(settings: Settings) -> Service:
     db = Database(settings.resolved_database_url)
     db.migrate()
     templates = TemplateSet(settings.templates_dir)
-    runner = Runner(db, build_sources(settings, db), build_pipeline(settings, templates))
-    return Service(settings, db, runner, build_sender(settings, db), build_printer(settings, db, templates))
+    policy = Policy(settings.policy)
+    runner = Runner(db, build_sources(settings, db), build_pipeline(settings, templates, policy))
+    return Service(settings, db, runner, build_sender(settings, db, policy), build_printer(settings, db, templates, policy))
 
 
-def build_pipeline(settings: Settings, templates: TemplateSet) -> Pipeline:
+def build_correspondence(settings: Settings, templates: TemplateSet, policy: Policy) -> Correspondence:
+    return Correspondence(settings, templates, policy)
+
+
+def build_pipeline(settings: Settings, templates: TemplateSet, policy: Policy | None = None) -> Pipeline:
+    policy = policy or Policy(settings.policy)
     return Pipeline(
         settings=settings,
-        policy=Policy(settings.policy),
+        policy=policy,
         references=References(settings.references),
         classifier=Classifier.load(settings.classifier.model_path, threshold=settings.classifier.confidence_threshold),
-        templates=templates,
+        correspondence=build_correspondence(settings, templates, policy),
     )
 
 
@@ -76,18 +83,19 @@ def build_sources(settings: Settings, db: Database) -> list[Source]:
     return sources
 
 
-def build_sender(settings: Settings, db: Database) -> OutboxSender:
+def build_sender(settings: Settings, db: Database, policy: Policy) -> OutboxSender:
     return OutboxSender(
         db, make_transport(settings), settings.outbox,
-        from_address=settings.landlord.email, from_name=settings.landlord.name,
+        from_address=settings.landlord.email, from_name=settings.landlord.name, policy=policy,
     )
 
 
-def build_printer(settings: Settings, db: Database, templates: TemplateSet) -> LetterPrinter:
+def build_printer(settings: Settings, db: Database, templates: TemplateSet, policy: Policy) -> LetterPrinter:
     letters = settings.letters
     print_dir = (letters.print_dir if letters and letters.print_dir else None) or settings.var_dir / "print"
     large_print = bool(letters and letters.large_print)
-    return LetterPrinter(db, templates, settings.landlord, print_dir, large_print=large_print, settings=settings.outbox)
+    return LetterPrinter(db, templates, settings.landlord, print_dir, large_print=large_print, settings=settings.outbox,
+                         policy=policy)
 
 
 def run_forever(service: Service) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from casework import lifecycle
 from core.db import Database
 from casework.models import Case, CaseEvent, Clock, utcnow
-from casework.vocabulary import CaseStatus
+from casework.vocabulary import Actor, CaseStatus, EventAction
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +24,13 @@ def note_overdue_clocks(db: Database, now: dt.datetime | None = None) -> int:
         ).all()
         noted = [clock for clock in clocks if not _already_noted(session, clock)]
         for clock in noted:
-            lifecycle.record(clock.case, "system", "clock_overdue", clock=clock.kind, due_at=clock.due_at.isoformat())
+            lifecycle.record(clock.case, Actor.SYSTEM, EventAction.CLOCK_OVERDUE, clock=clock.kind, due_at=clock.due_at.isoformat())
             log.warning("case %s: %s clock overdue since %s", clock.case.reference, clock.kind, clock.due_at)
         return len(noted)
 
 
 def _already_noted(session, clock: Clock) -> bool:
     events = session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == clock.case_id, CaseEvent.action == "clock_overdue")
+        select(CaseEvent).where(CaseEvent.case_id == clock.case_id, CaseEvent.action == EventAction.CLOCK_OVERDUE.value)
     )
     return any(event.detail.get("clock") == clock.kind for event in events)

@@ -101,6 +101,7 @@ class EventAction(StrEnum):
     ACKNOWLEDGEMENT_FAILED = "acknowledgement_failed"
     LETTER_SENT_TO_PRINT = "letter_sent_to_print"
     NOTICE_QUEUED = "notice_queued"
+    NOTICE_SENT = "notice_sent"
     CLOCK_OVERDUE = "clock_overdue"
     AUTO_CLOSED = "auto_closed"
     # the worker or a person

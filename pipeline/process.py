@@ -19,7 +19,7 @@ from casework.models import Case, Submission, utcnow
 from casework.policy import Policy
 from casework.references import References
 from core.settings import Settings
-from casework.vocabulary import CaseStatus, Category, Disposition, Flag
+from casework.vocabulary import Actor, CaseStatus, Category, Disposition, EventAction, Flag
 from classifier import Classification
 from classifier.model import Classifier
 from intake.autoreply import detect_auto_reply
@@ -28,10 +28,9 @@ from pipeline.scan_steps import letter_hold_reasons, record_scanning_lag
 from pipeline.matching import match_case
 from intake.message import ParsedMessage
 from pipeline.read import read_submission
-from responders.acknowledge import choose_acknowledgement, understood_excerpt
-from responders.post import enqueue_letter, letter_context, render_letter
-from responders.outbox import can_reply_to, enqueue, is_own_message_id
-from responders.render import TemplateSet, acknowledgement_context
+from responders.acknowledge import choose_acknowledgement
+from responders.correspondence import Correspondence, channel_for
+from responders.outbox import can_reply_to, is_own_message_id
 
 ANSWERED = (Disposition.ACCEPTED, Disposition.HELD, Disposition.DISCARDED)
 
@@ -42,7 +41,7 @@ class Pipeline:
     policy: Policy
     references: References
     classifier: Classifier
-    templates: TemplateSet
+    correspondence: Correspondence
 
     def process(self, session: Session, submission: Submission, now: dt.datetime | None = None) -> str:
         """Take a stored submission to its disposition; the caller owns the transaction."""
@@ -63,7 +62,7 @@ class Pipeline:
         auto_reply = self._auto_reply(session, message)
         case = match_case(session, self.references, message)
         if auto_reply:
-            _attach(case, submission, "auto_reply_received", reason=auto_reply)
+            _attach(case, submission, EventAction.AUTO_REPLY_RECEIVED, reason=auto_reply)
             return Disposition.DISCARDED, f"machine-generated ({auto_reply}); never acknowledged"
         if case is not None:
             return self._reply(session, submission, message, case, now)
@@ -87,12 +86,12 @@ class Pipeline:
             model_version=result.model_version, resident_email=address, resident_name=message.sender_name,
             subject=message.subject or None, resident_address=submission.details.get("postal_address"),
         )
-        _attach(case, submission, "case_opened", source=submission.source)
+        _attach(case, submission, EventAction.CASE_OPENED, source=submission.source)
         _record_classification(case, submission, result)
         record_scanning_lag(case, submission, self.policy)
         lifecycle.add_flags(case, flags, self.policy, submission.received_at)
         if result.category == Category.COMPLAINT:
-            lifecycle.start_complaint_clocks(case, self.policy, submission.received_at, now)
+            lifecycle.start_complaint_clocks(case, self.policy, submission.received_at)
         for reason in reasons:
             lifecycle.hold(case, reason)
         self._acknowledge(session, case, submission, message, confident=not reasons,
@@ -102,7 +101,7 @@ class Pipeline:
     # -- a reply to an existing case -------------------------------------------------------
 
     def _reply(self, session: Session, submission: Submission, message: ParsedMessage, case: Case, now: dt.datetime):
-        _attach(case, submission, "reply_received")
+        _attach(case, submission, EventAction.REPLY_RECEIVED)
         result = self._classify(message)
         _record_classification(case, submission, result)
         lifecycle.add_flags(case, result.flags & SAFETY_FLAGS, self.policy, submission.received_at)
@@ -117,9 +116,9 @@ class Pipeline:
                               machine_like=Flag.AUTO_REPLY in result.flags)
             return Disposition.HELD, f"reply to case {case.reference} needs a person"
         if change == "escalate":
-            lifecycle.escalate(case, self.policy, submission.received_at, now, submission_id=submission.id)
+            lifecycle.escalate(case, self.policy, submission.received_at, submission_id=submission.id)
         else:
-            lifecycle.become_complaint(case, self.policy, submission.received_at, now, submission_id=submission.id)
+            lifecycle.become_complaint(case, self.policy, submission.received_at, submission_id=submission.id)
         self._acknowledge(session, case, submission, message, confident=case.status != CaseStatus.HELD,
                           machine_like=Flag.AUTO_REPLY in result.flags)
         return Disposition.ACCEPTED, f"reply moved case {case.reference}: {change}"
@@ -131,43 +130,18 @@ class Pipeline:
 
     def _acknowledge(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, *,
                      confident: bool, machine_like: bool) -> None:
-        """By email when we have an address; by post when we only have a postal address; else not. Never for
-        a message whose words read like machine-generated mail (mail whose headers say so never gets here)."""
-        reply_to = case.resident_email or ("post" if case.resident_address else None)
+        """Never for a message whose words read like machine-generated mail (mail whose headers say so
+        never gets here); the channel (email, post or none) is the correspondence's rule."""
         kind = choose_acknowledgement(case.category, case.stage, confident=confident, auto_reply=machine_like,
-                                      reply_address=reply_to)
+                                      reply_address=channel_for(case))
         if kind is None:
             reason = "reads like machine-generated mail" if machine_like else "no address to reply to"
-            lifecycle.record(case, "system", "no_acknowledgement", reason=reason)
+            lifecycle.record(case, Actor.SYSTEM, EventAction.NO_ACKNOWLEDGEMENT, reason=reason)
             return
-        session.flush()
-        row = self._queue_email(session, case, submission, message, kind) if case.resident_email else (
-            self._queue_letter(session, case, submission, message, kind)
+        self.correspondence.acknowledge(
+            session, case, kind, submission_id=_id(session, submission), resident_text=message.new_text,
+            in_reply_to=message.message_id, references=_references(message),
         )
-        lifecycle.record(case, "system", "acknowledgement_queued", kind=str(kind), channel=row.channel, outbox_status=row.status)
-
-    def _queue_email(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, kind: str):
-        rendered = self.templates.render(kind, self._context(case, message, acknowledgement_context))
-        return enqueue(
-            session, case=case, submission_id=submission.id, kind=kind, to_address=case.resident_email,
-            rendered=rendered, in_reply_to=message.message_id, references=_references(message),
-            settings=self.settings.outbox, domain=self._domain,
-        )
-
-    def _queue_letter(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, kind: str):
-        rendered = render_letter(self.templates, kind, self._context(case, message, letter_context))
-        return enqueue_letter(
-            session, case=case, submission_id=submission.id, kind=kind, postal_address=case.resident_address,
-            rendered=rendered, domain=self._domain,
-        )
-
-    @property
-    def _domain(self) -> str:
-        return self.settings.landlord.email.rpartition("@")[2]
-
-    def _context(self, case: Case, message: ParsedMessage, build) -> dict:
-        clocks = {clock.kind: clock.due_at for clock in case.clocks}
-        return build(case, self.settings.landlord, clocks, understood_excerpt(message.new_text))
 
 
 SAFETY_FLAGS = frozenset({Flag.SAFEGUARDING, Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD})
@@ -246,16 +220,22 @@ def _note_facts(submission: Submission, message: ParsedMessage) -> None:
     submission.dedupe_key = dedupe_key(message)
 
 
-def _attach(case: Case | None, submission: Submission, action: str, **detail) -> None:
+def _attach(case: Case | None, submission: Submission, action: EventAction, **detail) -> None:
     if case is None:
         return
     submission.case = case
-    lifecycle.record(case, "system", action, submission_id=submission.id, **detail)
+    lifecycle.record(case, Actor.SYSTEM, action, submission_id=submission.id, **detail)
+
+
+def _id(session: Session, submission: Submission) -> int:
+    if submission.id is None:
+        session.flush()
+    return submission.id
 
 
 def _record_classification(case: Case, submission: Submission, result: Classification) -> None:
     lifecycle.record(
-        case, "classifier", "classified", submission_id=submission.id, model_version=result.model_version,
+        case, Actor.CLASSIFIER, EventAction.CLASSIFIED, submission_id=submission.id, model_version=result.model_version,
         confidence=result.confidence, category=result.category, flags=sorted(result.flags),
         explanation=list(result.explanation),
     )

@@ -7,6 +7,7 @@ import datetime as dt
 from casework import lifecycle
 from casework.models import Case, Submission
 from casework.policy import Policy
+from casework.vocabulary import Actor, EventAction
 from intake.scans.receipt import scanning_lag, scanning_lag_note
 
 
@@ -26,4 +27,4 @@ def record_scanning_lag(case: Case, submission: Submission, policy: Policy) -> N
     note = scanning_lag_note(policy.calendar, submission.received_at, scanned, policy.settings.stage1_ack_days)
     if note:
         days = scanning_lag(policy.calendar, submission.received_at, scanned)
-        lifecycle.record(case, "system", "scanning_lag", submission_id=submission.id, working_days=days, note=note)
+        lifecycle.record(case, Actor.SYSTEM, EventAction.SCANNING_LAG, submission_id=submission.id, working_days=days, note=note)

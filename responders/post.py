@@ -29,12 +29,15 @@ from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.errors import ConfigurationError
-from casework.models import Case, CaseEvent, OutboxMessage, utcnow
+from casework import lifecycle
+from casework.policy import Policy
+from casework.models import Case, OutboxMessage, utcnow
 from core.settings import LandlordSettings, OutboxSettings
-from casework.vocabulary import AckKind, OutboxStatus
+from casework.vocabulary import AckKind, Actor, EventAction, OutboxStatus
 from responders.outbox import new_message_id
 from responders.render import (
-    OMBUDSMAN, RenderedMessage, TemplateSet, acknowledgement_context, describe_template_error, long_date,
+    OMBUDSMAN, RenderedMessage, TemplateSet, acknowledgement_context, check_extension, describe_template_error,
+    long_date,
     names_a_category, one_line, sample_context,
 )
 from responders.sender import OutboxSender
@@ -87,6 +90,8 @@ def check_letter(kind: AckKind, rendered: RenderedMessage, context: Mapping[str,
     if kind in (AckKind.COMPLAINT_STAGE1, AckKind.COMPLAINT_STAGE2):
         problems += [] if context["response_due"] in text else ["does not give the date the response is due"]
         problems += [] if OMBUDSMAN["website"] in text else ["does not give the Housing Ombudsman's website"]
+    if kind == AckKind.EXTENSION:
+        problems += check_extension(text, context)
     if kind == AckKind.NEUTRAL and (found := names_a_category(rendered, context["reference"])):
         problems.append(f"the neutral letter names a category ({', '.join(found)})")
     return problems
@@ -127,8 +132,9 @@ class LetterPrinter(OutboxSender):
     def __init__(
         self, db: Database, templates: TemplateSet | Path | None, landlord: LandlordSettings, print_dir: Path,
         large_print: bool = False, settings: OutboxSettings | None = None, worker_id: str | None = None,
+        policy: Policy | None = None,
     ) -> None:
-        super().__init__(db, None, settings or OutboxSettings(), landlord.email, landlord.name, worker_id)
+        super().__init__(db, None, settings or OutboxSettings(), landlord.email, landlord.name, worker_id, policy=policy)
         self.templates = templates if isinstance(templates, TemplateSet) else TemplateSet(templates)
         self.landlord = landlord
         self.print_dir = Path(print_dir)
@@ -159,10 +165,8 @@ class LetterPrinter(OutboxSender):
         with self.db.transaction() as session:
             row = self._record_sent(session, outbox_id, now, reason=SENT_TO_PRINT)
             if row is not None and row.case_id is not None:
-                session.add(CaseEvent(
-                    case_id=row.case_id, at=now, actor="system", action="letter_sent_to_print",
-                    detail={"file": str(path), "outbox_id": row.id, "kind": row.kind}, submission_id=row.submission_id,
-                ))
+                lifecycle.record(session.get_one(Case, row.case_id), Actor.SYSTEM, EventAction.LETTER_SENT_TO_PRINT,
+                                 at=now, submission_id=row.submission_id, file=str(path), outbox_id=row.id, kind=row.kind)
         log.info("outbox row %s sent to print as %s", outbox_id, path.name)
 
 

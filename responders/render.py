@@ -9,7 +9,8 @@ Context variables (built by ``acknowledgement_context``):
     reference, stage, is_final_stage, category, category_label, resident_name (or None),
     resident_subject (or None), understood, received_on, acknowledgement_due (or None),
     response_due (or None), how_to_correct, landlord (name, address, email, phone, website,
-    complaints_policy_url), ombudsman (name, address, phone, website).
+    complaints_policy_url), ombudsman (name, address, phone, website); for the extension notice also
+    previous_due, new_due and extension_reason (None in every other message).
 Dates are written like "Friday 4 December 2026", in Europe/London.
 """
 
@@ -118,7 +119,23 @@ def check_rendered(kind: AckKind, rendered: RenderedMessage, context: Mapping[st
         problems.extend(_check_complaint(rendered, context))
     if kind == AckKind.NEUTRAL:
         problems.extend(_check_neutral(rendered, context["reference"]))
+    if kind == AckKind.EXTENSION:
+        problems.extend(check_extension(rendered.text, context))
     return problems
+
+
+def check_extension(text: str, context: Mapping[str, Any]) -> list[str]:
+    """The Code: an extension notice gives the new date, the reason and the Ombudsman's details."""
+    wanted = {"the new date": context["new_due"], "the reason": context["extension_reason"],
+              "the Housing Ombudsman's website": OMBUDSMAN["website"]}
+    return [f"the extension notice does not give {what}" for what, value in wanted.items() if value not in text]
+
+
+def extension_context(context: dict[str, Any], previous_due: dt.datetime, new_due: dt.datetime,
+                      reason: str) -> dict[str, Any]:
+    """An acknowledgement context with the extension notice's new date, old date and reason."""
+    return {**context, "previous_due": long_date(previous_due), "new_due": long_date(new_due),
+            "extension_reason": reason}
 
 
 def _check_reference(rendered: RenderedMessage, reference: str) -> list[str]:
@@ -176,6 +193,9 @@ def acknowledgement_context(
         "acknowledgement_due": long_date(clocks.get(ack_clock)),
         "response_due": long_date(clocks.get(response_clock)),
         "how_to_correct": _how_to_correct(case.reference),
+        "previous_due": None,  # the extension notice's three: set by extension_context
+        "new_due": None,
+        "extension_reason": None,
         "landlord": landlord.model_dump(),
         "ombudsman": dict(OMBUDSMAN),
     }
@@ -205,4 +225,6 @@ def sample_context(stage: int = 1, resident_name: str | None = "Alex <script>ale
         ClockKind.RESPONSE_STAGE2.value: dt.datetime(2026, 12, 18, 17, 0, tzinfo=dt.UTC),
     }
     understood = "The leak under my kitchen sink has been dripping for three weeks & nobody came <script>x</script>"
-    return acknowledgement_context(case, LandlordSettings(), clocks, understood)
+    context = acknowledgement_context(case, LandlordSettings(), clocks, understood)
+    return extension_context(context, clocks[ClockKind.RESPONSE_STAGE1.value], dt.datetime(2026, 12, 18, 17, 0, tzinfo=dt.UTC),
+                             "We are waiting for a surveyor's report on the <script>roof</script>.")

@@ -26,11 +26,13 @@ from email.utils import format_datetime, formataddr
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from casework import lifecycle
+from casework.models import Case, OutboxMessage, utcnow
+from casework.policy import Policy
+from casework.vocabulary import AckKind, OutboxStatus
 from core.db import Database
 from core.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
-from casework.models import Case, CaseEvent, Clock, OutboxMessage, utcnow
-from core.settings import OutboxSettings
-from casework.vocabulary import AckKind, ClockKind, OutboxStatus
+from core.settings import OutboxSettings, PolicySettings
 from responders.outbox import bracketed
 from responders.transport import Transport
 
@@ -57,6 +59,7 @@ class OutboxSender:
         worker_id: str | None = None,
         stale_after: dt.timedelta = STALE_AFTER,
         max_backoff: dt.timedelta = MAX_BACKOFF,
+        policy: Policy | None = None,
     ) -> None:
         self.db = db
         self.transport = transport
@@ -66,6 +69,7 @@ class OutboxSender:
         self.worker_id = (worker_id or default_worker_id())[:100]
         self.stale_after = stale_after
         self.max_backoff = max_backoff
+        self.policy = policy or Policy(PolicySettings())
 
     def run_once(self, now: dt.datetime | None = None) -> int:
         """Requeue stale claims, claim a batch of due rows and try each; returns how many it tried."""
@@ -144,7 +148,8 @@ class OutboxSender:
             self._record_sent(session, outbox_id, now)
         log.info("sent outbox row %s", outbox_id)
 
-    def _record_sent(self, session: Session, outbox_id: int, now: dt.datetime, reason: str | None = None) -> OutboxMessage | None:
+    def _record_sent(self, session: Session, outbox_id: int, now: dt.datetime, reason: str | None = None,
+                     **detail) -> OutboxMessage | None:
         """Mark the row sent once; the row when this call did it (and stamped the case), else None."""
         result = session.execute(
             update(OutboxMessage)
@@ -155,7 +160,7 @@ class OutboxSender:
         if result.rowcount != 1:
             return None
         row = session.get_one(OutboxMessage, outbox_id)
-        record_acknowledgement(session, row, now)
+        record_delivery(session, row, self.policy, now, **detail)
         return row
 
     def _retry_later(self, outbox_id: int, reason: str, now: dt.datetime) -> None:
@@ -264,32 +269,12 @@ def build_message(row: OutboxMessage, from_address: str, from_name: str, now: dt
 def mark_failed(session: Session, row: OutboxMessage, reason: str, now: dt.datetime) -> None:
     row.status, row.reason = OutboxStatus.FAILED, reason
     if row.case_id is not None:
-        detail = {"outbox_id": row.id, "kind": row.kind, "reason": reason}
-        session.add(CaseEvent(case_id=row.case_id, at=now, actor="system", action="acknowledgement_failed", detail=detail))
+        lifecycle.acknowledgement_failed(session.get_one(Case, row.case_id), row.kind, reason, now, outbox_id=row.id)
 
 
-def record_acknowledgement(session: Session, row: OutboxMessage, now: dt.datetime) -> None:
-    """The case was acknowledged: stamp it, meet its acknowledgement clock, and say so in the audit."""
+def record_delivery(session: Session, row: OutboxMessage, policy: Policy, now: dt.datetime, **detail) -> None:
+    """The row reached the resident (sent, or handed to print): the case hears it through its lifecycle."""
     if row.case_id is None:
         return
     case = session.get_one(Case, row.case_id)
-    if case.acknowledged_at is None:
-        case.acknowledged_at = now
-    clock_kind = ack_clock_kind(row.kind, case)
-    clock = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == clock_kind)) if clock_kind else None
-    if clock is not None and clock.met_at is None:
-        clock.met_at = now
-    detail = {"outbox_id": row.id, "kind": row.kind}
-    event = CaseEvent(case_id=case.id, at=now, actor="system", action="acknowledgement_sent", detail=detail)
-    event.submission_id = row.submission_id
-    session.add(event)
-
-
-def ack_clock_kind(kind: str, case: Case) -> str | None:
-    """The Code acknowledgement clock this reply meets. Only a complaint acknowledgement does: a
-    neutral one logs the message but does not set out the complaint, so a held case's clock runs on."""
-    if kind == AckKind.COMPLAINT_STAGE2:
-        return ClockKind.ACK_STAGE2.value
-    if kind == AckKind.COMPLAINT_STAGE1:
-        return ClockKind.ACK_STAGE1.value
-    return None
+    lifecycle.delivered(case, policy, AckKind(row.kind), now, submission_id=row.submission_id, outbox_id=row.id, **detail)

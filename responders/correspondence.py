@@ -1,0 +1,123 @@
+"""Correspondence: what we write to a resident about a case, turned into an outbox row.
+
+The pipeline (acknowledgements) and the staff verbs (release, extension notices) both come here, so
+the channel rule lives once: email when the case has an address we can write to, a printed letter
+when it has only a postal address, and nothing otherwise (the case records why). Rows are added in
+the caller's transaction; the sender and printer deliver them and tell ``casework.lifecycle``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework import lifecycle
+from casework.models import Case, Clock, OutboxMessage, utcnow
+from casework.policy import Policy
+from casework.vocabulary import (
+    RESPONSE_CLOCKS, AckKind, Actor, Channel, EventAction, OutboxStatus, Stage,
+)
+from core.settings import Settings
+from responders.acknowledge import understood_excerpt
+from responders.outbox import enqueue
+from responders.post import enqueue_letter, letter_context, render_letter
+from responders.render import TemplateSet, acknowledgement_context, extension_context
+
+LIVE = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT)
+
+
+@dataclass
+class Correspondence:
+    settings: Settings
+    templates: TemplateSet
+    policy: Policy
+
+    def acknowledge(
+        self, session: Session, case: Case, kind: AckKind, *, submission_id: int | None, resident_text: str,
+        in_reply_to: str | None = None, references: Sequence[str] = (), actor: str = Actor.SYSTEM,
+        now: dt.datetime | None = None,
+    ) -> OutboxMessage | None:
+        """Queue this acknowledgement by the case's channel; None (and an event) when there is none."""
+        now = now or utcnow()
+        channel = channel_for(case)
+        if channel is None:
+            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, reason="no address to reply to")
+            return None
+        context = self._context(case, resident_text, channel, now)
+        row = self._queue(session, case, kind, channel, context, submission_id, in_reply_to, references, now)
+        lifecycle.record(case, actor, EventAction.ACKNOWLEDGEMENT_QUEUED, at=now, kind=str(kind), channel=row.channel,
+                         outbox_status=row.status)
+        return row
+
+    def notify_extension(
+        self, session: Session, case: Case, clock: Clock, previous_due: dt.datetime, reason: str, *, actor: str,
+        now: dt.datetime | None = None,
+    ) -> OutboxMessage | None:
+        """Queue the extension notice the Code requires: the new date, why, and the Ombudsman's details."""
+        now = now or utcnow()
+        channel = channel_for(case)
+        if channel is None:
+            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, kind=AckKind.EXTENSION.value,
+                             reason="no address to send the extension notice to: tell the resident another way")
+            return None
+        context = extension_context(self._context(case, "", channel, now), previous_due, clock.due_at, reason)
+        first = _first_message_id(session, case)
+        row = self._queue(session, case, AckKind.EXTENSION, channel, context, None, first, [first] if first else [], now)
+        lifecycle.record(case, actor, EventAction.NOTICE_QUEUED, at=now, kind=AckKind.EXTENSION.value,
+                         channel=row.channel, outbox_status=row.status)
+        return row
+
+    def _queue(self, session, case, kind, channel, context, submission_id, in_reply_to, references, now):
+        if channel == Channel.EMAIL:
+            rendered = self.templates.render(kind, context)
+            return enqueue(
+                session, case=case, submission_id=submission_id, kind=kind, to_address=case.resident_email,
+                rendered=rendered, in_reply_to=in_reply_to, references=references, settings=self.settings.outbox,
+                domain=self.domain, now=now,
+            )
+        rendered = render_letter(self.templates, kind, context)
+        return enqueue_letter(
+            session, case=case, submission_id=submission_id, kind=kind, postal_address=case.resident_address,
+            rendered=rendered, domain=self.domain, now=now,
+        )
+
+    def _context(self, case: Case, resident_text: str, channel: Channel, now: dt.datetime) -> dict:
+        """The template context; a complaint's response date is projected from now until the
+        acknowledgement is sent and starts the real clock (``lifecycle.acknowledged``)."""
+        clocks = {clock.kind: clock.due_at for clock in case.clocks}
+        response = RESPONSE_CLOCKS[Stage(case.stage)]
+        if response not in clocks:
+            clocks[response] = self.policy.response_clock(Stage(case.stage), case.received_at, now).due_at
+        build = acknowledgement_context if channel == Channel.EMAIL else letter_context
+        return build(case, self.settings.landlord, clocks, understood_excerpt(resident_text))
+
+    @property
+    def domain(self) -> str:
+        return self.settings.landlord.email.rpartition("@")[2]
+
+
+def channel_for(case: Case) -> Channel | None:
+    """Email when we have an address, post when we only have a postal address, else none."""
+    if case.resident_email:
+        return Channel.EMAIL
+    if case.resident_address:
+        return Channel.LETTER
+    return None
+
+
+def already_acknowledged(session: Session, case: Case, kind: AckKind) -> bool:
+    """True when an acknowledgement of this kind is queued, on its way or sent for the case."""
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.case_id == case.id, OutboxMessage.kind == AckKind(kind).value,
+        OutboxMessage.status.in_([status.value for status in LIVE]),
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def _first_message_id(session: Session, case: Case) -> str | None:
+    """The resident's first message on the case, so a notice threads under it in their mail client."""
+    return next((submission.message_id for submission in case.submissions if submission.message_id), None)
