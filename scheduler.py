@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from intake.checkpoints import Checkpoints
-from casework.clocks import note_overdue_clocks
+from casework.actions import Casework
+from casework.clocks import watch_clocks
 from core.db import Database
 from casework.policy import Policy
 from casework.references import References
@@ -42,7 +43,7 @@ class Service:
             "items": _drain(self.runner.run_once),
             "sent": _drain(self.sender.run_once),
             "printed": _drain(self.printer.run_once),
-            "overdue": note_overdue_clocks(self.db),
+            "clocks": watch_clocks(self.db),
         }
 
     def send(self) -> int:
@@ -56,6 +57,16 @@ def build(settings: Settings) -> Service:
     policy = Policy(settings.policy)
     runner = Runner(db, build_sources(settings, db), build_pipeline(settings, templates, policy))
     return Service(settings, db, runner, build_sender(settings, db, policy), build_printer(settings, db, templates, policy))
+
+
+def build_casework(settings: Settings, db: Database | None = None) -> Casework:
+    """The staff verbs, on the same database and policy as the worker (no classifier loaded)."""
+    if db is None:
+        db = Database(settings.resolved_database_url)
+        db.migrate()
+    policy = Policy(settings.policy)
+    correspondence = build_correspondence(settings, TemplateSet(settings.templates_dir), policy)
+    return Casework(db, policy, References(settings.references), correspondence)
 
 
 def build_correspondence(settings: Settings, templates: TemplateSet, policy: Policy) -> Correspondence:
@@ -103,7 +114,7 @@ def run_forever(service: Service) -> None:
     every = service.settings.poll_seconds
     scheduler.add_job(service.runner.run_once, "interval", seconds=every, id="poll", max_instances=1, coalesce=True)
     scheduler.add_job(service.send, "interval", seconds=max(every / 4, 5), id="send", max_instances=1, coalesce=True)
-    scheduler.add_job(note_overdue_clocks, "interval", minutes=15, args=[service.db], id="clocks", coalesce=True)
+    scheduler.add_job(watch_clocks, "interval", minutes=15, args=[service.db], id="clocks", coalesce=True)
     log.info("worker started: %d sources, polling every %ss", len(service.runner.sources), every)
     scheduler.start()
 

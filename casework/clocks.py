@@ -1,4 +1,10 @@
-"""Watching the clocks: a clock past due and not met is noted once on its case for staff."""
+"""Watching the clocks: a deadline past due and not met is noted once on its case for staff, and a
+case whose satisfaction window has run out closes by itself (the landlord's variation, policy.md 002).
+
+Windows (``WINDOWS``) are not deadlines the landlord can miss, so they are never noted as overdue.
+Closing by the satisfaction window never blocks a later escalation: ``casework.actions.escalate``
+takes a closed stage 1 complaint and opens it again at stage 2.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,17 @@ import logging
 from sqlalchemy import select
 
 from casework import lifecycle
-from core.db import Database
 from casework.models import Case, CaseEvent, Clock, utcnow
-from casework.vocabulary import Actor, CaseStatus, EventAction
+from casework.vocabulary import WINDOWS, Actor, CaseStatus, ClockKind, EventAction, Stage
+from core.db import Database
 
 log = logging.getLogger(__name__)
+
+
+def watch_clocks(db: Database, now: dt.datetime | None = None) -> int:
+    """The clock job: close cases whose satisfaction window ran out, then note overdue clocks."""
+    now = now or utcnow()
+    return close_after_satisfaction_window(db, now) + note_overdue_clocks(db, now)
 
 
 def note_overdue_clocks(db: Database, now: dt.datetime | None = None) -> int:
@@ -20,13 +32,41 @@ def note_overdue_clocks(db: Database, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     with db.transaction() as session:
         clocks = session.scalars(
-            select(Clock).join(Case).where(Clock.met_at.is_(None), Clock.due_at < now, Case.status != CaseStatus.CLOSED)
+            select(Clock).join(Case).where(
+                Clock.met_at.is_(None), Clock.due_at < now, Case.status != CaseStatus.CLOSED,
+                Clock.kind.not_in([kind.value for kind in WINDOWS]),
+            )
         ).all()
         noted = [clock for clock in clocks if not _already_noted(session, clock)]
         for clock in noted:
-            lifecycle.record(clock.case, Actor.SYSTEM, EventAction.CLOCK_OVERDUE, clock=clock.kind, due_at=clock.due_at.isoformat())
+            lifecycle.record(clock.case, Actor.SYSTEM, EventAction.CLOCK_OVERDUE, clock=clock.kind,
+                             due_at=clock.due_at.isoformat())
             log.warning("case %s: %s clock overdue since %s", clock.case.reference, clock.kind, clock.due_at)
         return len(noted)
+
+
+def close_after_satisfaction_window(db: Database, now: dt.datetime | None = None) -> int:
+    """Close each open stage 1 case whose satisfaction window has run out; returns how many."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        expired = session.scalars(
+            select(Clock).join(Case).where(
+                Clock.kind == ClockKind.SATISFACTION_WINDOW, Clock.met_at.is_(None), Clock.due_at < now,
+                Case.status == CaseStatus.OPEN, Case.stage == Stage.ONE,
+            )
+        ).all()
+        for clock in expired:
+            clock.met_at = clock.due_at
+            lifecycle.close(clock.case, _response_outcome(clock.case), actor=Actor.SYSTEM, at=clock.due_at,
+                            action=EventAction.AUTO_CLOSED, reason="the satisfaction window after the stage 1 "
+                            "response ran out with no escalation")
+        return len(expired)
+
+
+def _response_outcome(case: Case) -> str:
+    """The outcome the stage 1 response recorded, or 'resolved' when it gave none."""
+    responses = [event for event in case.events if event.action == EventAction.RESPONDED]
+    return (responses[-1].detail.get("outcome") if responses else None) or "resolved"
 
 
 def _already_noted(session, clock: Clock) -> bool:

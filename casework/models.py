@@ -124,7 +124,7 @@ class Case(Base):
     closed_at: Mapped[dt.datetime | None]
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="case")
-    clocks: Mapped[list[Clock]] = relationship(back_populates="case", cascade="all", order_by="Clock.due_at")
+    clocks: Mapped[list[Clock]] = relationship(back_populates="case", cascade="all, delete-orphan", order_by="Clock.due_at")
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", cascade="all", order_by="CaseEvent.id")
 
 
@@ -233,7 +233,7 @@ class LabelCorrection(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    text: Mapped[str] = mapped_column(Text)  # the prepared text the model saw (classifier.text.prepare)
+    text: Mapped[str] = mapped_column(Text)  # what the resident wrote now (quoted history split off)
     subject: Mapped[str | None] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(30))
     flags: Mapped[list[str]] = mapped_column(default=list)

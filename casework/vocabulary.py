@@ -146,6 +146,12 @@ class AckKind(StrEnum):
 
 
 ACKNOWLEDGEMENTS = tuple(kind for kind in AckKind if kind != AckKind.EXTENSION)
+# A confirmed category's acknowledgement (a complaint's depends on its stage).
+ACK_BY_CATEGORY = {
+    Category.SERVICE_REQUEST: AckKind.SERVICE_REQUEST,
+    Category.COMPLIMENT: AckKind.COMPLIMENT,
+    Category.OUT_OF_SCOPE: AckKind.OUT_OF_SCOPE,
+}
 
 
 class OutboxStatus(StrEnum):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from pathlib import Path
 from typing import TextIO
 
 from core.errors import ModelUnavailable
-from casework.models import Case, LabelCorrection, Submission
-from casework.vocabulary import Category, Flag
 from classifier.corpus import Example, load_corpus, load_corrections, load_holdout
 from classifier.evaluate import Report, evaluate_holdout
 from classifier.model import MODELS_DIR, Classifier
-from classifier.text import prepare
 from classifier.train import cross_validate, save, train
 
 TOLERANCE = 0.005  # below one held message's worth of safety-flag recall: a candidate may not miss one more
@@ -129,42 +125,3 @@ def _current_report(models_dir: Path, holdout: list[Example]) -> Report | None:
     except ModelUnavailable:
         return None
     return evaluate_holdout(current, holdout)
-
-
-def record_correction(session, *, case: Case | None, submission: Submission | None, category: str,
-                      flags, corrected_by: str) -> LabelCorrection:
-    """Store a staff member's category and flags for a message, for the next training run.
-
-    It records the correction only: changing the case itself is casework's job.
-    """
-    category = Category(category).value
-    flags = sorted(Flag(f).value for f in flags)
-    if case is None and submission is None:
-        raise ValueError("a correction needs a case or a submission")
-    if submission is None and case.submissions:
-        submission = case.submissions[0]  # the message that opened the case
-    subject = (submission.subject if submission else None) or (case.subject if case else None) or ""
-    correction = LabelCorrection(
-        submission_id=submission.id if submission else None,
-        case_id=case.id if case else (submission.case_id if submission else None),
-        text=prepare(subject, _new_text(submission)),
-        subject=subject,
-        category=category,
-        flags=flags,
-        corrected_by=corrected_by,
-        corrected_at=dt.datetime.now(dt.UTC),
-        previous_category=case.category if case else None,
-        previous_flags=list(case.flags or []) if case else None,
-    )
-    session.add(correction)
-    session.flush()
-    return correction
-
-
-def _new_text(submission: Submission | None) -> str:
-    """What the resident wrote now: the stored text without quoted history (as the pipeline classified it)."""
-    if submission is None or not submission.extracted_text:
-        return ""
-    from text.quoting import split_reply
-
-    return split_reply(submission.extracted_text).new_text

@@ -81,7 +81,7 @@ def _example(row: dict) -> Example:
 
 
 def load_corrections(session) -> list[Example]:
-    """Staff corrections as examples. Their text is already prepared, so it goes in body with no subject."""
+    """Staff corrections as examples: the subject and the new text, prepared by training as live mail is."""
     from casework.models import LabelCorrection
 
     rows = session.scalars(select(LabelCorrection).order_by(LabelCorrection.id)).all()
@@ -92,7 +92,7 @@ def load_corrections(session) -> list[Example]:
     return [
         Example(
             id=f"correction-{row.id}",
-            subject="",
+            subject=row.subject or "",
             body=row.text,
             category=row.category,
             flags=frozenset(row.flags or ()),

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from cli import case
 from core.errors import IntakeError
 from core.settings import Settings, load_settings
 
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns about every MIME type it skips
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step on every command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check", help="validate settings, policy and templates").set_defaults(handler=_check)
     commands.add_parser("evaluate", help="classifier figures on held data").set_defaults(handler=_evaluate)
     commands.add_parser("train", help="retrain; promote only if no worse").set_defaults(handler=_train)
+    case.add_parser(commands)
     return parser
 
 
@@ -59,7 +62,7 @@ def _run(args, settings: Settings) -> int:
         done = service.run_once()
         print(
             f"stored and processed {done['items']} items, sent {done['sent']} emails, printed {done['printed']} letters,"
-            f" {done['overdue']} clocks newly overdue"
+            f" {done['clocks']} clock events (overdue noted, cases closed after their satisfaction window)"
         )
         for name, error in service.runner.health.errors.items():
             print(f"source {name}: {error}", file=sys.stderr)

@@ -27,3 +27,11 @@ class PermanentDeliveryFailure(IntakeError):
 
 class ModelUnavailable(IntakeError):
     """The classifier model is missing or fails its checksum."""
+
+
+class CaseNotFound(IntakeError):
+    """No case (or submission) has the reference (or id) a person gave."""
+
+
+class ActionRefused(IntakeError):
+    """A staff verb that does not apply to the case as it stands; the message says why."""

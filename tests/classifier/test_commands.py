@@ -12,7 +12,8 @@ import pytest
 
 from core.db import Database
 from casework.models import Case, LabelCorrection, Submission
-from classifier.commands import (decide, evaluate_command, record_correction, sign_test, train_command,
+from casework.corrections import record_correction
+from classifier.commands import (decide, evaluate_command, sign_test, train_command,
                                  training_examples)
 from classifier.corpus import DATA_DIR, load_corpus, load_corrections
 from classifier.evaluate import build_report
