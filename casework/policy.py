@@ -1,4 +1,4 @@
-"""The Policy: the landlord's complaint clocks, and where its variations breach the rules it is under.
+"""The Policy: a pure calculator of one landlord's clocks (no database, no models).
 
 England, Wales and Northern Ireland are measured against the Housing Ombudsman Complaint Handling
 Code 2024 (``PolicySettings()`` defaults). Scotland (nation ``SCT``) is measured against the SPSO
@@ -13,9 +13,22 @@ model complaints handling procedure; ``spso_policy()`` gives its defaults:
   extension (the customer is told the revised time), so the preset keeps 20 and does not check it;
 * 6 months to complain. Awaab's Law clocks keep their defaults: configuration, not statute, there.
 
-Clock start days: receipt (and a stage 2 escalation request) counts from ``Calendar.receipt_day``,
-rolled past non-working days and closing time as policy.md says. An acknowledgement counts from its
-own local date, unrolled: the stricter reading of "within N working days of the acknowledgement".
+Code clocks count working days on the landlord's ``calendar``: weekends, the nation's bank holidays
+and the landlord's closure days are not working days. Receipt (and a stage 2 escalation request)
+counts from ``Calendar.receipt_day``, rolled past non-working days and closing time as policy.md
+says. An acknowledgement, a response and a due day being extended count from their own local
+date, unrolled: the stricter reading of "within N working days of" them.
+
+Awaab's Law clocks count the regulations' own working days on ``statutory_calendar``. Source: the
+Hazards in Social Housing (Prescribed Requirements) (England) Regulations 2025 (in force 27 October
+2025), as summarised in policy.md: weekends and bank holidays are excluded, the landlord's own
+closure days are not. (The regulations' definition is understood to read "any day other than a
+Saturday, Sunday, Christmas Day, Good Friday or a bank holiday in England and Wales"; that wording
+was not confirmed against the published text when this was written.) So there is no closure day
+and no closing-time roll, and day 0 is the local date the landlord became aware (or the
+investigation concluded), even a Saturday: Monday is then working day 1. The regulations bind
+English landlords only; elsewhere the same clocks run as landlord policy with the nation's own bank
+holidays. The emergency hazard clock is real hours, not working days.
 """
 
 from __future__ import annotations
@@ -26,14 +39,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from casework.breaches import breaches_of
 from casework.calendar import Calendar
-from core.settings import PolicySettings
 from casework.vocabulary import ClockKind, Flag
+from core.errors import IntakeError
+from core.settings import PolicySettings
 
 CODE_2024 = "Housing Ombudsman Code 2024"
 SPSO_MODEL = "SPSO model CHP"
 AWAABS_LAW = "Awaab's Law"
 LANDLORD = "Landlord policy"
+
+
+class ExtensionRefused(IntakeError):
+    """An extension the policy does not allow; the message names the limit."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +98,13 @@ def _check_stage(stage: int) -> None:
 
 
 class Policy:
-    """Computes clocks from one landlord's PolicySettings."""
+    """Computes clocks from one landlord's PolicySettings. Every clock it returns is in UTC."""
 
     def __init__(self, settings: PolicySettings) -> None:
         self.settings = settings
         self.calendar = Calendar.from_settings(settings)
+        # Awaab's Law working days: the nation's bank holidays only; no closure days, no closing time
+        self.statutory_calendar = Calendar(settings.nation, timezone=settings.timezone)
         self.is_spso = settings.nation == "SCT"
         self._standard = spso_policy() if self.is_spso else PolicySettings()
 
@@ -94,20 +115,51 @@ class Policy:
         return SPSO_MODEL if self.is_spso else CODE_2024
 
     def _due(self, day0: date, days: int) -> datetime:
+        """End of the ``days``-th landlord working day after ``day0``."""
         return self.calendar.end_of_day(self.calendar.add_working_days(day0, days))
 
+    def _statutory_due(self, day0: date, days: int) -> datetime:
+        """End of the ``days``-th statutory (Awaab's Law) working day after ``day0``."""
+        return self.statutory_calendar.end_of_day(self.statutory_calendar.add_working_days(day0, days))
+
+    def _local_date(self, at: datetime) -> date:
+        return self.calendar.local(at).date()
+
+    # -- the complaint clocks ----------------------------------------------------------------------
+
     def acknowledgement_clock(self, stage: int, received_at: datetime) -> ClockSpec:
-        """Stage 1: from receipt of the complaint; stage 2: from the escalation request."""
+        """Stage 1: from receipt of the complaint; stage 2: from the escalation request.
+
+        A landlord frontline step (``frontline_resolution_days > 0``) delays stage 1 registration,
+        so its acknowledgement falls due frontline + ack working days after the receipt day.
+        """
         _check_stage(stage)
         field = f"stage{stage}_ack_days"
         days = getattr(self.settings, field)
+        frontline = self.settings.frontline_resolution_days if stage == 1 else 0
         what = "receipt" if stage == 1 else "the escalation request"
+        rule = f"{self._source(field)}: acknowledge stage {stage} within {days} working days of {what}"
+        if frontline > 0:
+            rule = (f"{LANDLORD}: acknowledge stage 1 within {frontline + days} working days of receipt "
+                    f"({frontline} of frontline resolution, then {days} to acknowledge)")
         return ClockSpec(
             kind=ClockKind.ACK_STAGE1 if stage == 1 else ClockKind.ACK_STAGE2,
             starts_at=_utc(received_at),
+            due_at=self._due(self.calendar.receipt_day(received_at), frontline + days),
+            rule=rule,
+        )
+
+    def frontline_clock(self, received_at: datetime) -> ClockSpec | None:
+        """The landlord's frontline step before stage 1 (a Code breach); None when it has none."""
+        days = self.settings.frontline_resolution_days
+        if days <= 0:
+            return None
+        return ClockSpec(
+            kind=ClockKind.FRONTLINE,
+            starts_at=_utc(received_at),
             due_at=self._due(self.calendar.receipt_day(received_at), days),
-            rule=f"{self._source(field)}: acknowledge stage {stage} within {days} working days of "
-            f"{what}",
+            rule=f"{LANDLORD}: resolve at the frontline within {days} working days of receipt, before "
+            "registering stage 1",
         )
 
     def response_clock(self, stage: int, received_at: datetime, acknowledged_at: datetime) -> ClockSpec:
@@ -119,7 +171,7 @@ class Policy:
             start, day0, what = received_at, self.calendar.receipt_day(received_at), "receipt"
         else:
             start, what = acknowledged_at, "the acknowledgement"
-            day0 = self.calendar.local(acknowledged_at).date()
+            day0 = self._local_date(acknowledged_at)
         source = self._source(field, "stage1_response_from") if stage == 1 else self._source(field)
         return ClockSpec(
             kind=ClockKind.RESPONSE_STAGE1 if stage == 1 else ClockKind.RESPONSE_STAGE2,
@@ -132,17 +184,88 @@ class Policy:
         """The latest an extension may reach: stage N's extension days after the response due day."""
         _check_stage(stage)
         days = getattr(self.settings, f"stage{stage}_extension_days")
-        return self._due(self.calendar.local(response_due).date(), days)
+        return self._due(self._local_date(response_due), days)
+
+    def extension(self, stage: int, response_due: datetime, already_extended_days: int, days: int) -> datetime:
+        """The new due: ``days`` landlord working days after the local date of ``response_due``.
+
+        Invariant: the extensions of one stage add up to at most ``stage{N}_extension_days`` (the
+        configured limit; a limit above the Code's is reported by ``code_breaches``), each adding
+        at least one day. Anything else raises ExtensionRefused and computes nothing.
+        """
+        _check_stage(stage)
+        limit = getattr(self.settings, f"stage{stage}_extension_days")
+        if days < 1:
+            raise ExtensionRefused(f"an extension must add at least 1 working day, not {days}")
+        if already_extended_days < 0:
+            raise ValueError(f"already_extended_days cannot be negative: {already_extended_days}")
+        if already_extended_days + days > limit:
+            raise ExtensionRefused(
+                f"a stage {stage} extension may add at most {limit} working days in all "
+                f"({already_extended_days} already used)"
+            )
+        return self._due(self._local_date(response_due), days)
+
+    def escalation_window(self, responded_at: datetime) -> ClockSpec | None:
+        """The landlord's window to ask for stage 2: calendar days after the stage 1 response date.
+
+        None when the landlord sets no window. A window is never "overdue" (see WINDOWS).
+        """
+        days = self.settings.escalation_window_days
+        if days is None:
+            return None
+        last_day = self._local_date(responded_at) + timedelta(days=days)
+        return ClockSpec(
+            kind=ClockKind.ESCALATION_WINDOW,
+            starts_at=_utc(responded_at),
+            due_at=self.calendar.end_of_day(last_day),
+            rule=f"{LANDLORD}: ask for stage 2 within {days} calendar days of the stage 1 response",
+        )
+
+    def satisfaction_window(self, responded_at: datetime) -> ClockSpec | None:
+        """Landlord working days after the stage 1 response for the resident to say they are satisfied.
+
+        None when the landlord never auto-closes. Closing must not block a later escalation.
+        """
+        days = self.settings.auto_close_after_days
+        if days is None:
+            return None
+        return ClockSpec(
+            kind=ClockKind.SATISFACTION_WINDOW,
+            starts_at=_utc(responded_at),
+            due_at=self._due(self._local_date(responded_at), days),
+            rule=f"{LANDLORD}: the case closes {days} working days after the stage 1 response unless "
+            "the resident says they are not satisfied",
+        )
+
+    # -- Awaab's Law -------------------------------------------------------------------------------
 
     def hazard_clocks(self, flags: Iterable[str], aware_at: datetime) -> list[ClockSpec]:
-        """Awaab's Law clocks for the hazard flags present; other flags are ignored."""
+        """Awaab's Law clocks for the hazard flags present, emergency first; other flags are ignored."""
         present = {str(flag) for flag in flags}
         clocks = []
         if Flag.EMERGENCY_HAZARD in present:
             clocks.append(self._emergency_clock(aware_at))
         if Flag.DAMP_MOULD in present:
-            clocks.append(self._damp_mould_clock(aware_at))
+            clocks.append(self._statutory_clock(
+                ClockKind.DAMP_MOULD, "damp_mould_investigation_days", aware_at,
+                "investigate damp and mould within {days} working days of becoming aware",
+            ))
         return clocks
+
+    def damp_followup_clocks(self, concluded_at: datetime) -> list[ClockSpec]:
+        """The written summary and made-safe clocks, from the local date the investigation concluded."""
+        return [
+            self._statutory_clock(
+                ClockKind.DAMP_MOULD_SUMMARY, "damp_mould_summary_days", concluded_at,
+                "send the written summary within {days} working days of the damp and mould "
+                "investigation concluding",
+            ),
+            self._statutory_clock(
+                ClockKind.DAMP_MOULD_SAFE, "damp_mould_safe_days", concluded_at,
+                "make damp and mould safe within {days} working days of the investigation concluding",
+            ),
+        ]
 
     def _hazard_source(self, field: str) -> str:
         default = getattr(PolicySettings(), field)
@@ -160,79 +283,24 @@ class Policy:
             "becoming aware",
         )
 
-    def _damp_mould_clock(self, aware_at: datetime) -> ClockSpec:
-        days = self.settings.damp_mould_investigation_days
-        source = self._hazard_source("damp_mould_investigation_days")
+    def _statutory_clock(self, kind: ClockKind, field: str, start: datetime, wording: str) -> ClockSpec:
+        """A clock of statutory working days from the unrolled local date of ``start``."""
+        days = getattr(self.settings, field)
+        day0 = self.statutory_calendar.local(start).date()
         return ClockSpec(
-            kind=ClockKind.DAMP_MOULD,
-            starts_at=_utc(aware_at),
-            due_at=self._due(self.calendar.receipt_day(aware_at), days),
-            rule=f"{source}: investigate damp and mould within {days} working days of becoming aware",
+            kind=kind,
+            starts_at=_utc(start),
+            due_at=self._statutory_due(day0, days),
+            rule=f"{self._hazard_source(field)}: {wording.format(days=days)}",
         )
+
+    # -- time limit and breaches -------------------------------------------------------------------
 
     def is_late(self, issue_date: date, received_at: datetime) -> bool:
         """True when the issue is more than time_limit_months before the (local) date of receipt."""
-        received_on = self.calendar.local(received_at).date()
+        received_on = self._local_date(received_at)
         return issue_date < months_before(received_on, self.settings.time_limit_months)
 
     def code_breaches(self) -> list[str]:
         """One sentence per configured variation that breaches the Code (or, in SCT, the SPSO model)."""
-        found = _spso_breaches(self.settings) if self.is_spso else _code_breaches(self.settings)
-        return found + _shared_breaches(self.settings)
-
-
-def _code_breaches(s: PolicySettings) -> list[str]:
-    checks = [
-        (s.stage1_ack_days > 5, f"stage1_ack_days={s.stage1_ack_days}: the Code requires a stage 1 "
-         "acknowledgement within 5 working days of receipt."),
-        (s.stage1_response_days > 10, f"stage1_response_days={s.stage1_response_days} (from "
-         f"{s.stage1_response_from}): the Code requires a stage 1 response within 10 working days of the "
-         "acknowledgement."),
-        (s.stage1_extension_days > 10, f"stage1_extension_days={s.stage1_extension_days}: the Code allows a "
-         "stage 1 extension of at most 10 working days."),
-        (s.stage2_ack_days > 5, f"stage2_ack_days={s.stage2_ack_days}: the Code requires a stage 2 "
-         "acknowledgement within 5 working days of the escalation request."),
-        (s.stage2_response_days > 20, f"stage2_response_days={s.stage2_response_days}: the Code requires a "
-         "stage 2 response within 20 working days of the acknowledgement."),
-        (s.stage2_extension_days > 20, f"stage2_extension_days={s.stage2_extension_days}: the Code allows a "
-         "stage 2 extension of at most 20 working days."),
-        (s.time_limit_months < 12, f"time_limit_months={s.time_limit_months}: the Code gives residents 12 "
-         "months from the issue (or from becoming aware of it) to complain; older complaints go to a person, "
-         "never refused automatically."),
-        (s.frontline_resolution_days > 0, f"frontline_resolution_days={s.frontline_resolution_days}: "
-         "the Code bans an informal step before stage 1; anything that expresses dissatisfaction is a "
-         "stage 1 complaint."),
-        (s.escalation_requires_reasons, "escalation_requires_reasons=True: the Code says residents must not "
-         "be required to give reasons to escalate to stage 2."),
-    ]
-    return [message for breached, message in checks if breached]
-
-
-def _spso_breaches(s: PolicySettings) -> list[str]:
-    from_ack = s.stage1_response_from == "acknowledgement"
-    stage1_worst = s.stage1_response_days + (s.stage1_ack_days if from_ack else 0)
-    checks = [
-        (stage1_worst > 5, f"stage1_response_days={s.stage1_response_days} (from {s.stage1_response_from}): "
-         "the SPSO model requires a stage 1 frontline response within 5 working days of receipt."),
-        (s.stage1_extension_days > 5, f"stage1_extension_days={s.stage1_extension_days}: the SPSO model "
-         "allows at most 5 more working days at stage 1."),
-        (s.stage2_ack_days > 3, f"stage2_ack_days={s.stage2_ack_days}: the SPSO model requires a stage 2 "
-         "acknowledgement within 3 working days."),
-        (s.stage2_response_days > 20, f"stage2_response_days={s.stage2_response_days}: the SPSO model "
-         "requires a stage 2 response within 20 working days."),
-        (s.time_limit_months < 6, f"time_limit_months={s.time_limit_months}: the SPSO model gives customers "
-         "6 months to complain."),
-        (s.frontline_resolution_days > 0, f"frontline_resolution_days={s.frontline_resolution_days}: "
-         "the SPSO model has exactly two stages and stage 1 is the frontline response; a step before it "
-         "delays the 5-day clock."),
-    ]
-    return [message for breached, message in checks if breached]
-
-
-def _shared_breaches(s: PolicySettings) -> list[str]:
-    if s.auto_close_after_days is None:
-        return []
-    return [
-        f"auto_close_after_days={s.auto_close_after_days}: a case closed automatically after the stage 1 "
-        "outcome must still go to stage 2 if the resident asks later; auto-closing must not block escalation."
-    ]
+        return breaches_of(self.settings)
