@@ -13,7 +13,6 @@ rule of their own. Every verb:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid
 from collections.abc import Iterator, Sequence
@@ -26,15 +25,18 @@ from sqlalchemy.orm import Session
 
 from casework import lifecycle
 from casework.corrections import new_text, record_correction
-from casework.models import Case, CaseLink, Clock, OutboxMessage, Submission, utcnow
+from casework.guards import (
+    already_queued, choice, complaint_only, due, find, find_submission, open_only, sha256, when, window_note,
+)
+from casework.models import Case, CaseLink, Clock, OutboxMessage, Submission
 from casework.policy import Policy
 from casework.references import References
 from casework.vocabulary import (
-    ACK_BY_CATEGORY, CLOSING_OUTCOMES, LOGGED_CHANNELS, RESPONSE_CLOCKS, AckKind, CaseStatus, Category, Channel,
-    ClockKind, Disposition, EventAction, HazardStep, LinkKind, Outcome, OutboxStatus, Stage,
+    ACK_BY_CATEGORY, CLOSING_OUTCOMES, LOGGED_CHANNELS, AckKind, CaseStatus, Category, Channel,
+    Disposition, EventAction, HazardStep, LinkKind, Outcome, Stage,
 )
 from core.db import Database
-from core.errors import ActionRefused, CaseNotFound
+from core.errors import ActionRefused
 
 
 class Correspondence(Protocol):
@@ -65,7 +67,7 @@ class Casework:
 
     def assign(self, reference: str, to: str, *, by: str, on: dt.datetime | dt.date | None = None) -> None:
         with self._case(reference, on) as (session, case, at):
-            _open_only(case, "assign")
+            open_only(case, "assign")
             self._not_stage1_handler(case, to, "be assigned stage 2")
             previous, case.assignee = case.assignee, to
             lifecycle.record(case, by, EventAction.ASSIGNED, at=at, assignee=to, previous=previous)
@@ -74,8 +76,8 @@ class Casework:
                    on: dt.datetime | dt.date | None = None) -> None:
         """A person's category and flags: the case follows them, and the classifier learns from them."""
         with self._case(reference, on) as (session, case, at):
-            _open_only(case, "reclassify")
-            category = _choice(Category, category, "category")
+            open_only(case, "reclassify")
+            category = choice(Category, category, "category")
             wanted = list(case.flags) if flags is None else list(flags)
             record_correction(session, case=case, submission=None, category=category, flags=wanted,
                               corrected_by=by, at=at)
@@ -97,25 +99,25 @@ class Casework:
     def acknowledge(self, reference: str, channel: str, *, by: str, on: dt.datetime | dt.date | None = None) -> None:
         """An acknowledgement made another way (phone, in person, a letter by hand): it meets the clock."""
         with self._case(reference, on) as (session, case, at):
-            _open_only(case, "acknowledge")
-            channel = _choice(Channel, channel, "channel")
+            open_only(case, "acknowledge")
+            channel = choice(Channel, channel, "channel")
             lifecycle.acknowledged(case, self.policy, acknowledgement_for(case), at, actor=by,
                                    action=EventAction.ACKNOWLEDGED_OTHERWISE, channel=channel)
 
     def log_contact(self, channel: str, *, name: str, notes: str, by: str, email: str | None = None,
                     address: Sequence[str] = (), on: dt.datetime | dt.date | None = None) -> int:
         """A phone call or visit, stored as a new submission for the pipeline; returns its id."""
-        channel = _choice(Channel, channel, "channel")
+        channel = choice(Channel, channel, "channel")
         if channel not in LOGGED_CHANNELS:
             raise ActionRefused(f"a logged contact is by {' or '.join(LOGGED_CHANNELS)}, not {channel}")
         if not notes.strip():
             raise ActionRefused("a logged contact needs the staff member's notes of what the resident said")
-        at = _when(on, self.policy)
+        at = when(on, self.policy)
         facts = {"channel": channel, "name": name, "email": email, "address": list(address), "notes": notes,
                  "logged_by": by, "on": at.isoformat()}
         raw = json.dumps(facts, ensure_ascii=False, indent=1).encode()
         submission = Submission(
-            source="staff", kind=channel, natural_key=uuid.uuid4().hex, raw=raw, raw_sha256=_sha256(raw),
+            source="staff", kind=channel, natural_key=uuid.uuid4().hex, raw=raw, raw_sha256=sha256(raw),
             received_at=at, disposition=Disposition.PENDING, extracted_text=notes,
             details={"postal_address": list(address) or None, "logged_by": by},
         )
@@ -126,7 +128,7 @@ class Casework:
     def contact_logged(self, submission_id: int, *, by: str) -> str | None:
         """After the pipeline took a logged contact: say on its case who logged it; its reference."""
         with self.db.transaction() as session:
-            submission = _submission(session, submission_id)
+            submission = find_submission(session, submission_id)
             if submission.case is None:
                 return None
             lifecycle.record(submission.case, by, EventAction.CONTACT_LOGGED, at=submission.received_at,
@@ -142,8 +144,8 @@ class Casework:
     def merge(self, reference: str, into: str, *, by: str, on: dt.datetime | dt.date | None = None) -> None:
         """A duplicate: its messages move to the case it duplicates, and it closes as merged."""
         with self._pair(reference, into, on) as (session, duplicate, target, at):
-            _open_only(duplicate, "merge")
-            _open_only(target, "merge into")
+            open_only(duplicate, "merge")
+            open_only(target, "merge into")
             moved = [submission.id for submission in duplicate.submissions]
             for submission in list(duplicate.submissions):
                 submission.case = target
@@ -156,8 +158,8 @@ class Casework:
         """One message that is two things (a repair and a complaint): a second, linked case for the other,
         with its own reference, clocks and acknowledgement; returns the new reference."""
         with self._case(reference, on) as (session, case, at):
-            _open_only(case, "split")
-            category = _choice(Category, category, "category")
+            open_only(case, "split")
+            category = choice(Category, category, "category")
             first = case.submissions[0] if case.submissions else None
             new = lifecycle.open_case(
                 session, self.references, category=category, held=False, received_at=case.received_at, now=at,
@@ -179,19 +181,19 @@ class Casework:
     def extend(self, reference: str, days: int, reason: str, *, by: str, on: dt.datetime | dt.date | None = None) -> dt.datetime:
         """More time for the current stage's response, within the policy's limit; the resident is told."""
         with self._case(reference, on) as (session, case, at):
-            _complaint_only(case, "extend")
+            complaint_only(case, "extend")
             if not reason.strip():
                 raise ActionRefused("an extension needs the reason the resident will be told")
-            before = _due(case)
+            before = due(case)
             clock = lifecycle.extend(case, self.policy, days, reason=reason, actor=by, at=at)
             self.correspondence.notify_extension(session, case, clock, before, reason, actor=by, now=at)
             return clock.due_at
 
     def respond(self, reference: str, *, by: str, outcome: str | None = None, on: dt.datetime | dt.date | None = None) -> None:
         with self._case(reference, on) as (session, case, at):
-            _complaint_only(case, "respond to")
+            complaint_only(case, "respond to")
             if outcome is not None:
-                outcome = _choice(Outcome, outcome, "outcome", CLOSING_OUTCOMES)
+                outcome = choice(Outcome, outcome, "outcome", CLOSING_OUTCOMES)
             self._not_stage1_handler(case, by, "record the stage 2 response")
             lifecycle.responded(case, self.policy, actor=by, at=at, outcome=outcome)
 
@@ -208,20 +210,20 @@ class Casework:
                 raise ActionRefused(f"{handler} handled stage 1 of {reference} and cannot handle stage 2: "
                                     "give another person (--to)")
             lifecycle.escalate(case, self.policy, at, actor=by, reasons=reasons, handler=handler,
-                               window=_window_note(case, at))
+                               window=window_note(case, at))
             case.assignee = handler
             self._acknowledge(session, case, by, at)
 
     def hazard(self, reference: str, step: str, *, by: str, on: dt.datetime | dt.date | None = None) -> None:
         """Awaab's Law: the investigation concluded, the written summary sent, or the hazard made safe."""
         with self._case(reference, on) as (session, case, at):
-            step = _choice(HazardStep, step, "step")
+            step = choice(HazardStep, step, "step")
             lifecycle.hazard_step(case, self.policy, step, actor=by, at=at)
 
     def close(self, reference: str, outcome: str, *, by: str, on: dt.datetime | dt.date | None = None) -> None:
         with self._case(reference, on) as (session, case, at):
-            _open_only(case, "close")
-            lifecycle.close(case, _choice(Outcome, outcome, "outcome", CLOSING_OUTCOMES), actor=by, at=at)
+            open_only(case, "close")
+            lifecycle.close(case, choice(Outcome, outcome, "outcome", CLOSING_OUTCOMES), actor=by, at=at)
 
     def reopen(self, reference: str, *, by: str, reason: str | None = None, on: dt.datetime | dt.date | None = None) -> None:
         with self._case(reference, on) as (session, case, at):
@@ -232,7 +234,7 @@ class Casework:
     def rerun(self, submission_id: int, *, by: str) -> None:
         """A failed submission goes back to the pipeline's queue with its attempts reset."""
         with self.db.transaction() as session:
-            submission = _submission(session, submission_id)
+            submission = find_submission(session, submission_id)
             if submission.disposition != Disposition.FAILED:
                 raise ActionRefused(f"submission {submission_id} has not failed (it is {submission.disposition})")
             error = submission.error
@@ -245,7 +247,7 @@ class Casework:
 
     @contextmanager
     def _case(self, reference: str, on: dt.datetime | dt.date | None) -> Iterator[tuple[Session, Case, dt.datetime]]:
-        at = _when(on, self.policy)
+        at = when(on, self.policy)
         with self.db.transaction() as session:
             yield session, find(session, reference), at
 
@@ -272,7 +274,7 @@ class Casework:
                      submission: Submission | None = None) -> None:
         """The acknowledgement the case deserves now, unless it already has one of that kind."""
         kind = acknowledgement_for(case)
-        if _already_queued(session, case, kind):
+        if already_queued(session, case, kind):
             return
         submission = submission or (case.submissions[0] if case.submissions else None)
         self.correspondence.acknowledge(session, case, kind, submission_id=submission.id if submission else None,
@@ -282,75 +284,3 @@ class Casework:
         if case.stage == Stage.TWO and case.stage1_handler and person == case.stage1_handler:
             raise ActionRefused(f"{person} handled stage 1 of {case.reference} and cannot {what}: "
                                 "the Code asks for a different person at stage 2")
-
-
-def find(session: Session, reference: str) -> Case:
-    case = session.scalar(select(Case).where(Case.reference == reference.strip().upper()))
-    if case is None:
-        raise CaseNotFound(f"no case has the reference {reference!r}")
-    return case
-
-
-def _submission(session: Session, submission_id: int) -> Submission:
-    submission = session.get(Submission, submission_id)
-    if submission is None:
-        raise CaseNotFound(f"no submission has the id {submission_id}")
-    return submission
-
-
-def _when(on: dt.datetime | dt.date | None, policy: Policy) -> dt.datetime:
-    """When it happened: now, or a given moment that is not in the future. A bare date means midday
-    that day in the landlord's time zone (or now, when that day is today and midday has not come)."""
-    now = utcnow()
-    if on is None:
-        return now
-    if not isinstance(on, dt.datetime):
-        midday = dt.datetime.combine(on, dt.time(12), tzinfo=policy.calendar.zone)
-        on = min(midday, now) if on == policy.calendar.local(now).date() else midday
-    if on.tzinfo is None:
-        on = on.replace(tzinfo=policy.calendar.zone)
-    if on > now:
-        raise ActionRefused(f"--on {on:%Y-%m-%d %H:%M} is in the future: record what has happened")
-    return on.astimezone(dt.UTC)
-
-
-def _open_only(case: Case, verb: str) -> None:
-    if case.status == CaseStatus.CLOSED:
-        raise ActionRefused(f"cannot {verb} {case.reference}: it is closed ({case.outcome}); reopen it first")
-
-
-def _complaint_only(case: Case, verb: str) -> None:
-    _open_only(case, verb)
-    if case.category != Category.COMPLAINT:
-        raise ActionRefused(f"cannot {verb} {case.reference}: it is a {case.category}, not a complaint")
-
-
-def _choice(enum, value: str, what: str, allowed=None):
-    allowed = tuple(allowed or enum)
-    if value not in [str(item) for item in allowed]:
-        raise ActionRefused(f"{what} must be one of {', '.join(map(str, allowed))}, not {value!r}")
-    return enum(value)
-
-
-def _due(case: Case) -> dt.datetime | None:
-    kind = RESPONSE_CLOCKS[Stage(case.stage)]
-    return next((clock.due_at for clock in case.clocks if clock.kind == kind), None)
-
-
-def _window_note(case: Case, at: dt.datetime) -> str | None:
-    """An escalation after the landlord's window is still taken (the Code forbids refusing it): noted."""
-    window = next((clock for clock in case.clocks if clock.kind == ClockKind.ESCALATION_WINDOW), None)
-    if window is not None and at > window.due_at:
-        return "asked after the landlord's escalation window closed: taken all the same"
-    return None
-
-
-def _already_queued(session: Session, case: Case, kind: AckKind) -> bool:
-    live = [OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value, OutboxStatus.SENT.value]
-    query = select(OutboxMessage.id).where(OutboxMessage.case_id == case.id, OutboxMessage.kind == kind.value,
-                                           OutboxMessage.status.in_(live))
-    return session.scalar(query.limit(1)) is not None
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

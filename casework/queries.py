@@ -48,7 +48,7 @@ def _format(rows: list[tuple[str, ...]]) -> str:
 
 def case_view(session, reference: str) -> dict:
     """What `intake case show --json` prints: the case, its clocks and its audit trail, as JSON values."""
-    from casework.actions import find
+    from casework.guards import find
 
     case = find(session, reference)
     return {

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 import scheduler
 from casework import lifecycle
-from casework.actions import find
+from casework.guards import find
 from casework.models import CaseEvent, CaseLink, LabelCorrection, OutboxMessage, Submission
 from casework.vocabulary import CaseStatus, Disposition, Flag, Stage
 from core.errors import ActionRefused, CaseNotFound, IntakeError
