@@ -1,4 +1,8 @@
-"""Classification: category, confidence, flags and model version for a message's text."""
+"""Classification: category, confidence, flags and model version for a message's text.
+
+What is done with it (hold, acknowledge how) is pipeline.decide's; the confidence threshold it compares
+against is the classifier's (``Classifier.threshold``).
+"""
 
 from __future__ import annotations
 
@@ -12,4 +16,3 @@ class Classification:
     flags: frozenset[str]  # casework.vocabulary.Flag values
     model_version: str
     explanation: tuple[str, ...] = field(default=(), compare=False)  # words/phrases that weighed most
-    auto_acknowledge: bool = True  # False: below the threshold; neutral acknowledgement and triage

@@ -9,7 +9,7 @@ import numpy as np
 
 from casework.vocabulary import Category, Flag
 from classifier.corpus import Example
-from classifier.rules import consistent_flags, may_auto_acknowledge
+from classifier.rules import consistent_flags, may_acknowledge_by_category
 
 if TYPE_CHECKING:
     from classifier.model import Classifier
@@ -99,7 +99,7 @@ def build_report(title: str, true_categories: list[str], predicted: list[str], c
         if (truth == cat).any():
             f1s.append(f1)
     confusion = [[int(((truth == t) & (pred == p)).sum()) for p in CATEGORIES] for t in CATEGORIES]
-    auto = np.array([may_auto_acknowledge(c, threshold, f) for c, f in zip(conf, predicted_flags)], dtype=bool)
+    auto = np.array([may_acknowledge_by_category(c, threshold, f) for c, f in zip(conf, predicted_flags)], dtype=bool)
     wrong = int((auto & (truth != pred)).sum())
     return Report(
         title=title, n=len(truth), per_class=per_class, macro_f1=float(np.mean(f1s)) if f1s else 0.0,

@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from core.errors import ModelUnavailable
 from classifier import Classification
-from classifier.rules import consistent_flags, may_auto_acknowledge, rule_flags
+from classifier.rules import consistent_flags, rule_flags
 from classifier.text import prepare
 from classifier.vectorize import FastFeatures
 
@@ -100,14 +100,12 @@ class Classifier:
         for i, text in enumerate(texts):
             category = self.classes[chosen[i]]
             flags = consistent_flags(category, {f for f, hits in flag_hits.items() if hits[i]} | rule_flags(text))
-            confidence = float(probabilities[i, chosen[i]])
             results.append(Classification(
                 category=category,
-                confidence=confidence,
+                confidence=float(probabilities[i, chosen[i]]),
                 flags=frozenset(flags),
                 model_version=self.model_version,
                 explanation=self._explain(X, i, chosen[i]),
-                auto_acknowledge=may_auto_acknowledge(confidence, self.threshold, flags),
             ))
         return results
 

@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover
     import sre_constants as sre
     import sre_parse
 
+from casework.policy import months_before
 from casework.vocabulary import Flag
 
 _W = r"(?:\W+\w+){0,%d}\W+"  # up to n words between two phrases
@@ -380,11 +381,13 @@ _NUMBER_WORDS = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "fi
                  "couple of": 2, "a couple of": 2, "a few": 2}
 _NUM = r"(\d{1,3}|a couple of|couple of|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|" \
        r"thirteen|fourteen|fifteen|sixteen|eighteen|twenty|several|many|a few|few|an?)"
-_AGO = re.compile(r"\b(?:over |more than |nearly |almost |about |around )?" + _NUM + r"\s+(years?|months?)\s+ago\b")
-_LATE_PHRASES = _rx(
-    r"\b(?:over|more than) (?:a|one|1) years? ago\b", r"\b(?<!since )(?<!the )last year\b", r"\bthe year before last\b",
-    r"\b(?:over|more than) (?:12|twelve|18|eighteen) months ago\b", r"\byears ago\b",
-    r"\blong time ago\b", r"\b(?:over|more than) a year (?:ago|since)\b",
+_AGO = re.compile(r"\b(?:(over |more than )|nearly |almost |about |around )?" + _NUM + r"\s+(years?|months?)\s+ago\b")
+# Phrases that date a problem without a number, as (pattern, kind): _phrase_date turns the kind into a date.
+_DATED_PHRASES = (
+    (_rx(r"\b(?:over|more than) a year (?:ago|since)\b"), "year_and_a_day"),
+    (_rx(r"\b(?<!since )(?<!the )last year\b"), "last_year"),
+    (_rx(r"\bthe year before last\b"), "year_before_last"),
+    (_rx(r"\byears ago\b", r"\blong time ago\b"), "two_years"),
 )
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december"]
@@ -393,9 +396,12 @@ _YEAR = re.compile(r"\b(?:(?P<month>" + _MONTH_RX + r")\.?\s+|(?:in|back in|duri
                    r"spring|autumn)\s+)(?P<year>(?:19|20)\d\d)\b")
 
 
-def rule_flags(text: str, *, today: dt.date | None = None) -> set[str]:
-    """Flags the rules raise for this text (prepared or raw)."""
-    today = today or dt.date.today()
+def rule_flags(text: str) -> set[str]:
+    """Flags the rules raise for this text (prepared or raw).
+
+    Never LATE: whether a complaint is out of time depends on the landlord's time limit and the date it was
+    received, so pipeline.decide asks ``Policy.is_late`` about the date ``issue_date_in`` finds.
+    """
     text = text.lower()
     flags: set[str] = set()
     if SAFEGUARDING.search(text):
@@ -408,8 +414,6 @@ def rule_flags(text: str, *, today: dt.date | None = None) -> set[str]:
         flags.add(Flag.ESCALATION_REQUEST.value)
     if REPRESENTATIVE.search(text):
         flags.add(Flag.REPRESENTATIVE.value)
-    if is_late(text, today):
-        flags.add(Flag.LATE.value)
     return flags
 
 
@@ -426,28 +430,45 @@ def damp_or_mould(text: str) -> bool:
     return False
 
 
-def is_late(text: str, today: dt.date, limit_months: int = 12) -> bool:
-    """The text dates the problem to longer ago than the time limit for raising a complaint.
+def issue_date_in(text: str, today: dt.date) -> dt.date | None:
+    """The earliest date the text dates the problem to, counted back from ``today`` (pass the day the
+    message was received); None when it gives no date. Whether that is out of time is the policy's call.
 
-    "since 2019" and "from 2022" describe something ongoing, not an event that is out of time.
+    How words become dates:
+    - "two years ago", "18 months ago", "a year ago": that many months before today, the same day of the
+      month; "over"/"more than" adds a day ("over a year ago" is a year and a day before today);
+    - "last year": 1 January of last year; "the year before last": 1 January two years back;
+    - "years ago", "a long time ago": two years before today (vague, but plainly old);
+    - "March 2024": 1 March 2024; a bare year ("in 2024", "summer 2024"): 31 December of it, since it
+      could mean any part of the year (so a bare year alone is late only when all of it is);
+    - "since 2019", "from 2022" describe something ongoing, not a dated event: no date.
+    Dates after today, and years before 1950, are ignored.
     """
     if "ago" not in text and "year" not in text and "19" not in text and "20" not in text:
-        return False  # the cheap test first: every pattern below needs one of these
-    if _LATE_PHRASES.search(text):
-        return True
+        return None  # the cheap test first: every pattern below needs one of these
+    text = text.lower()
+    dates = [_phrase_date(kind, today) for pattern, kind in _DATED_PHRASES if pattern.search(text)]
     for match in _AGO.finditer(text):
-        count = _NUMBER_WORDS.get(match.group(1).lower().strip()) or _to_int(match.group(1))
-        months = count * 12 if match.group(2).lower().startswith("year") else count
-        if months >= limit_months:
-            return True
+        count = _NUMBER_WORDS.get(match.group(2).strip()) or _to_int(match.group(2))
+        months = count * 12 if match.group(3).startswith("year") else count
+        if months:
+            dates.append(months_before(today, months) - dt.timedelta(days=1 if match.group(1) else 0))
     for match in _YEAR.finditer(text):
-        year = int(match.group("year"))
-        month = _month_number(match.group("month")) or 12  # a bare year: its latest month, to be fair
-        if year > today.year or year < 1950:
-            continue
-        if (today.year - year) * 12 + (today.month - month) > limit_months:
-            return True
-    return False
+        year, month = int(match.group("year")), _month_number(match.group("month"))
+        day = dt.date(year, month, 1) if month else dt.date(year, 12, 31)
+        if 1950 <= year and day <= today:
+            dates.append(day)
+    return min(dates, default=None)
+
+
+def _phrase_date(kind: str, today: dt.date) -> dt.date:
+    if kind == "year_and_a_day":
+        return months_before(today, 12) - dt.timedelta(days=1)
+    if kind == "last_year":
+        return dt.date(today.year - 1, 1, 1)
+    if kind == "year_before_last":
+        return dt.date(today.year - 2, 1, 1)
+    return months_before(today, 24)
 
 
 def _to_int(value: str) -> int:
@@ -467,7 +488,10 @@ def consistent_flags(category: str, flags: set[str]) -> set[str]:
     return flags
 
 
-def may_auto_acknowledge(confidence: float, threshold: float, flags: set[str] | frozenset[str]) -> bool:
-    """A category-specific acknowledgement goes out without a person only for a confident category, and never
-    for a safeguarding concern (a person reads it first) or machine-generated mail (that is how loops start)."""
+def may_acknowledge_by_category(confidence: float, threshold: float, flags: set[str] | frozenset[str]) -> bool:
+    """The classifier's part of whether a category-specific acknowledgement may go out without a person: a
+    confident category, and neither a safeguarding concern (a person reads it first) nor machine-generated
+    wording (that is how loops start). pipeline.decide calls this and adds what the text alone cannot
+    tell (late, no case to escalate, a poor scan, an address we cannot write to); the evaluation's
+    "automatically acknowledged" figures count this part."""
     return confidence >= threshold and not {Flag.SAFEGUARDING.value, Flag.AUTO_REPLY.value} & flags

@@ -1,7 +1,8 @@
 """The pipeline: one stored submission in, one disposition out, in a single transaction.
 
-read → drop duplicates → detect auto-reply → match an existing case → classify → open or update
-the case (reference, stage, flags, clocks) → queue the acknowledgement. A stage ends the flow only
+read → drop duplicates → detect auto-reply → match an existing case → classify → decide (pipeline/decide.py:
+hold or not, which acknowledgement by which channel) → open or update the case (reference, stage, flags,
+clocks, holds) → queue the acknowledgement. A stage ends the flow only
 by a disposition: accepted, held for triage, discarded, failed (see runner.py for failures).
 """
 
@@ -19,18 +20,18 @@ from casework.models import Case, Submission, utcnow
 from casework.policy import Policy
 from casework.references import References
 from core.settings import Settings
-from casework.vocabulary import Actor, CaseStatus, Category, Disposition, EventAction, Flag
+from casework.vocabulary import Actor, CaseStatus, Category, Channel, Disposition, EventAction
 from classifier import Classification
 from classifier.model import Classifier
 from intake.autoreply import detect_auto_reply
 from intake.dedupe import dedupe_key
-from pipeline.scan_steps import letter_hold_reasons, record_scanning_lag
+from pipeline.decide import CaseFacts, Decision, FollowUp, MatchedCase, decide, reply_address
+from pipeline.scan_steps import record_scanning_lag
 from pipeline.matching import match_case
 from intake.message import ParsedMessage
 from pipeline.read import read_submission
-from responders.acknowledge import choose_acknowledgement
-from responders.correspondence import Correspondence, channel_for
-from responders.outbox import can_reply_to, is_own_message_id
+from responders.correspondence import Correspondence
+from responders.outbox import is_own_message_id
 
 ANSWERED = (Disposition.ACCEPTED, Disposition.HELD, Disposition.DISCARDED)
 
@@ -65,7 +66,7 @@ class Pipeline:
             _attach(case, submission, EventAction.AUTO_REPLY_RECEIVED, reason=auto_reply)
             return Disposition.DISCARDED, f"machine-generated ({auto_reply}); never acknowledged"
         if case is not None:
-            return self._reply(session, submission, message, case, now)
+            return self._follow_up(session, submission, message, case, now)
         return self._new_case(session, submission, message, now)
 
     def _auto_reply(self, session: Session, message: ParsedMessage) -> str | None:
@@ -76,128 +77,87 @@ class Pipeline:
 
     def _new_case(self, session: Session, submission: Submission, message: ParsedMessage, now: dt.datetime):
         result = self._classify(message)
-        address = reply_address(message)
-        flags = (set(result.flags) - {Flag.ANONYMOUS}) | _identity_flags(submission, address)
-        reasons = held_reasons(result, flags, matched_case=False) + letter_hold_reasons(submission)
-        reasons += _unanswerable(message, address)
-        case = lifecycle.open_case(
-            session, self.references, category=result.category, held=bool(reasons),
-            received_at=submission.received_at, now=now, confidence=result.confidence,
-            model_version=result.model_version, resident_email=address, resident_name=message.sender_name,
-            subject=message.subject or None, resident_address=submission.details.get("postal_address"),
-        )
+        decision = decide(message, result, self._new_facts(submission, message), self.policy)
+        case = self._open(session, submission, message, result, decision, now)
         _attach(case, submission, EventAction.CASE_OPENED, source=submission.source)
         _record_classification(case, submission, result)
         record_scanning_lag(case, submission, self.policy)
-        lifecycle.add_flags(case, flags, self.policy, submission.received_at)
+        lifecycle.add_flags(case, decision.flags, self.policy, submission.received_at)
         if result.category == Category.COMPLAINT:
             lifecycle.start_complaint_clocks(case, self.policy, submission.received_at)
-        for reason in reasons:
-            lifecycle.hold(case, reason)
-        self._acknowledge(session, case, submission, message, confident=not reasons,
-                          machine_like=Flag.AUTO_REPLY in flags)
-        return (Disposition.HELD, "; ".join(reasons)) if reasons else (Disposition.ACCEPTED, None)
+        _hold(case, decision)
+        self._acknowledge(session, case, submission, message, decision)
+        return (Disposition.HELD, "; ".join(decision.holds)) if decision.held else (Disposition.ACCEPTED, None)
 
-    # -- a reply to an existing case -------------------------------------------------------
+    def _new_facts(self, submission: Submission, message: ParsedMessage) -> CaseFacts:
+        details = submission.details
+        return CaseFacts(
+            received_at=submission.received_at, threshold=self.classifier.threshold, channel=Channel(submission.kind),
+            reply_address=reply_address(message), postal_address=bool(details.get("postal_address")),
+            poor_ocr=(details.get("ocr_confidence") or 0) if details.get("low_confidence") else None,
+        )
 
-    def _reply(self, session: Session, submission: Submission, message: ParsedMessage, case: Case, now: dt.datetime):
+    def _open(self, session: Session, submission: Submission, message: ParsedMessage, result: Classification,
+              decision: Decision, now: dt.datetime) -> Case:
+        return lifecycle.open_case(
+            session, self.references, category=result.category, held=decision.held,
+            received_at=submission.received_at, now=now, confidence=result.confidence,
+            model_version=result.model_version, resident_email=reply_address(message),
+            resident_name=message.sender_name, subject=message.subject or None,
+            resident_address=submission.details.get("postal_address"),
+        )
+
+    # -- a follow-up on an existing case ---------------------------------------------------
+
+    def _follow_up(self, session: Session, submission: Submission, message: ParsedMessage, case: Case,
+                   now: dt.datetime):
         _attach(case, submission, EventAction.REPLY_RECEIVED)
         result = self._classify(message)
         _record_classification(case, submission, result)
-        lifecycle.add_flags(case, result.flags & SAFETY_FLAGS, self.policy, submission.received_at)
-        if Flag.SAFEGUARDING in result.flags:
-            lifecycle.hold(case, "safeguarding concern in a reply: a person must look at once")
-        change = reply_change(case, result)
-        if change is None:
+        decision = decide(message, result, self._case_facts(submission, case), self.policy)
+        lifecycle.add_flags(case, decision.flags, self.policy, submission.received_at)
+        _hold(case, decision)
+        if decision.follow_up == FollowUp.NONE:
             return Disposition.ACCEPTED, f"reply added to case {case.reference}"
-        if change == "unsure":
-            lifecycle.hold(case, "reply may ask to escalate or raise a new complaint: a person decides")
-            self._acknowledge(session, case, submission, message, confident=False,
-                              machine_like=Flag.AUTO_REPLY in result.flags)
+        self._move(case, submission, decision.follow_up)
+        self._acknowledge(session, case, submission, message, decision)
+        if decision.follow_up == FollowUp.UNSURE:
             return Disposition.HELD, f"reply to case {case.reference} needs a person"
-        if change == "escalate":
+        return Disposition.ACCEPTED, f"reply moved case {case.reference}: {decision.follow_up}"
+
+    def _case_facts(self, submission: Submission, case: Case) -> CaseFacts:
+        matched = MatchedCase(category=case.category, stage=case.stage, held=case.status == CaseStatus.HELD)
+        return CaseFacts(
+            received_at=submission.received_at, threshold=self.classifier.threshold, channel=Channel(submission.kind),
+            reply_address=case.resident_email, postal_address=bool(case.resident_address), case=matched,
+        )
+
+    def _move(self, case: Case, submission: Submission, follow_up: FollowUp) -> None:
+        if follow_up == FollowUp.ESCALATE:
             lifecycle.escalate(case, self.policy, submission.received_at, submission_id=submission.id)
-        else:
+        elif follow_up == FollowUp.COMPLAINT:
             lifecycle.become_complaint(case, self.policy, submission.received_at, submission_id=submission.id)
-        self._acknowledge(session, case, submission, message, confident=case.status != CaseStatus.HELD,
-                          machine_like=Flag.AUTO_REPLY in result.flags)
-        return Disposition.ACCEPTED, f"reply moved case {case.reference}: {change}"
 
     # -- shared steps -----------------------------------------------------------------------
 
     def _classify(self, message: ParsedMessage) -> Classification:
         return self.classifier.classify(message.subject, message.new_text)
 
-    def _acknowledge(self, session: Session, case: Case, submission: Submission, message: ParsedMessage, *,
-                     confident: bool, machine_like: bool) -> None:
-        """Never for a message whose words read like machine-generated mail (mail whose headers say so
-        never gets here); the channel (email, post or none) is the correspondence's rule."""
-        kind = choose_acknowledgement(case.category, case.stage, confident=confident, auto_reply=machine_like,
-                                      reply_address=channel_for(case))
-        if kind is None:
-            reason = "reads like machine-generated mail" if machine_like else "no address to reply to"
-            lifecycle.record(case, Actor.SYSTEM, EventAction.NO_ACKNOWLEDGEMENT, reason=reason)
+    def _acknowledge(self, session: Session, case: Case, submission: Submission, message: ParsedMessage,
+                     decision: Decision) -> None:
+        """Queue the acknowledgement the decision chose, by the correspondence's channel; or record why none."""
+        if decision.acknowledgement is None:
+            lifecycle.record(case, Actor.SYSTEM, EventAction.NO_ACKNOWLEDGEMENT, reason=decision.no_acknowledgement)
             return
         self.correspondence.acknowledge(
-            session, case, kind, submission_id=_id(session, submission), resident_text=message.new_text,
-            in_reply_to=message.message_id, references=_references(message),
+            session, case, decision.acknowledgement, submission_id=_id(session, submission),
+            resident_text=message.new_text, in_reply_to=message.message_id, references=_references(message),
         )
 
 
-SAFETY_FLAGS = frozenset({Flag.SAFEGUARDING, Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD})
-
-
-def held_reasons(result: Classification, flags: set[str], *, matched_case: bool) -> list[str]:
-    """Why a new case must wait for a person; empty when it may be acknowledged by category."""
-    reasons = []
-    if Flag.SAFEGUARDING in flags:
-        reasons.append("safeguarding concern: a person must look at once")
-    if Flag.AUTO_REPLY in flags:
-        reasons.append("reads like machine-generated mail but its headers do not say so: a person decides")
-    elif not result.auto_acknowledge and Flag.SAFEGUARDING not in flags:
-        reasons.append(f"classifier not confident ({result.category}, {result.confidence:.2f})")
-    if Flag.LATE in flags:
-        reasons.append("may be outside the time limit for raising a complaint: a person decides")
-    if Flag.ESCALATION_REQUEST in flags and not matched_case:
-        reasons.append("asks to escalate but no existing case was found")
-    if result.category == Category.OUT_OF_SCOPE and flags & SAFETY_FLAGS:
-        reasons.append("out of scope but reports a risk: a person decides")
-    return reasons
-
-
-def reply_change(case: Case, result: Classification) -> str | None:
-    """What a reply does to its case (categories.md rule 3): None, escalate, complaint or unsure."""
-    asks_to_escalate = Flag.ESCALATION_REQUEST in result.flags
-    complains = result.category == Category.COMPLAINT
-    if asks_to_escalate and case.category == Category.COMPLAINT and case.stage == 2:
-        return "unsure"
-    if (asks_to_escalate or complains) and not result.auto_acknowledge:
-        return "unsure"
-    if asks_to_escalate and case.category == Category.COMPLAINT:
-        return "escalate"
-    if (complains or asks_to_escalate) and case.category != Category.COMPLAINT:
-        return "complaint"
-    return None
-
-
-def reply_address(message: ParsedMessage) -> str | None:
-    """Where an answer would go; None when there is none we could ever send to."""
-    address = message.reply_to or message.sender
-    return address if can_reply_to(address) else None
-
-
-def _unanswerable(message: ParsedMessage, address: str | None) -> list[str]:
-    written = message.reply_to or message.sender
-    if written and not address:
-        return [f"the sender's address {written!r} cannot be replied to: a person decides"]
-    return []
-
-
-def _identity_flags(submission: Submission, address: str | None) -> set[str]:
-    """Anonymous is a fact about the submission (no way to reply), not something read from the text."""
-    if address or submission.details.get("postal_address"):
-        return set()
-    return {Flag.ANONYMOUS}
+def _hold(case: Case, decision: Decision) -> None:
+    for reason in decision.holds:
+        lifecycle.hold(case, reason)
 
 
 def _earlier_copy(session: Session, submission: Submission) -> Submission | None:

@@ -1,8 +1,9 @@
-"""Which acknowledgement a message gets: the one place this rule lives."""
+"""Which acknowledgement a message gets, once pipeline.decide has said whether it is held and where it
+would go: the one place the kind is chosen."""
 
 from __future__ import annotations
 
-from casework.vocabulary import AckKind, Category
+from casework.vocabulary import AckKind, Category, Channel, Stage
 
 _BY_CATEGORY = {
     Category.SERVICE_REQUEST: AckKind.SERVICE_REQUEST,
@@ -13,15 +14,16 @@ UNDERSTOOD_CHARS = 400
 
 
 def choose_acknowledgement(
-    category: str, stage: int, *, confident: bool, auto_reply: bool, reply_address: str | None
+    category: str, stage: int, *, confident: bool, auto_reply: bool, channel: Channel | None
 ) -> AckKind | None:
-    """None when nobody can or should be answered; neutral whenever the machine is unsure."""
-    if auto_reply or not reply_address:
+    """None when nobody can (no channel) or should (machine mail) be answered; neutral whenever the
+    message is held for a person (``confident=False``); else the category's own."""
+    if auto_reply or channel is None:
         return None
     if not confident:
         return AckKind.NEUTRAL
     if category == Category.COMPLAINT:
-        return AckKind.COMPLAINT_STAGE2 if stage == 2 else AckKind.COMPLAINT_STAGE1
+        return AckKind.COMPLAINT_STAGE2 if stage == Stage.TWO else AckKind.COMPLAINT_STAGE1
     return _BY_CATEGORY[Category(category)]
 
 

@@ -12,6 +12,7 @@ from core.errors import ModelUnavailable
 from classifier import Classification
 from classifier.corpus import load_corpus
 from classifier.model import MODELS_DIR, Classifier
+from classifier.rules import may_acknowledge_by_category
 from classifier.train import save, train
 
 
@@ -72,18 +73,23 @@ def test_the_sidecar_records_version_threshold_checksum_and_counts(model_dir):
     assert counts["examples"] == sum(counts["categories"].values()) == counts["sources"]["corpus"] > 0
 
 
-def test_below_threshold_gives_auto_acknowledge_false(model_dir):
+def auto_acknowledged(clf: Classifier, result: Classification) -> bool:
+    return may_acknowledge_by_category(result.confidence, clf.threshold, result.flags)
+
+
+def test_below_threshold_is_not_acknowledged_by_category(model_dir):
     text = ("Bins", "There are bin bags dumped by block C, can they be removed please?")
     confidence = Classifier.load(model_dir).classify(*text).confidence
-    assert Classifier.load(model_dir, threshold=confidence - 1e-6).classify(*text).auto_acknowledge
-    assert not Classifier.load(model_dir, threshold=confidence + 1e-6).classify(*text).auto_acknowledge
+    below, above = Classifier.load(model_dir, threshold=confidence - 1e-6), Classifier.load(model_dir, threshold=confidence + 1e-6)
+    assert auto_acknowledged(below, below.classify(*text))
+    assert not auto_acknowledged(above, above.classify(*text))
 
 
 def test_a_safeguarding_flag_is_never_acknowledged_automatically(model_dir):
     clf = Classifier.load(model_dir, threshold=0.0)
     result = clf.classify("Neighbour", "I am worried the children next door are being left alone and hit")
     assert "safeguarding" in result.flags
-    assert not result.auto_acknowledge
+    assert not auto_acknowledged(clf, result)
 
 
 def test_flags_include_the_rule_flags(clf):

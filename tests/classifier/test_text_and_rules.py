@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 
-from classifier.rules import rule_flags
+from classifier.rules import issue_date_in, rule_flags
 from classifier.text import prepare
 
 TODAY = dt.date(2026, 11, 22)
 
 
 def flags(text: str) -> set[str]:
-    return rule_flags(prepare("", text), today=TODAY)
+    return rule_flags(prepare("", text))
 
 
 def test_prepare_masks_emails_phone_numbers_and_our_references():
@@ -136,13 +136,36 @@ def test_rule_flags_still_raises_a_gas_smell_that_is_denied():
     assert "emergency_hazard" in flags("There is no gas smell now but there was this morning")
 
 
-def test_rule_flags_finds_escalation_representatives_and_late_complaints():
+def test_rule_flags_finds_escalation_and_representatives():
     assert "escalation_request" in flags("I am not happy with your stage 1 response and want to escalate")
     assert "representative" in flags("I am writing on behalf of my mother, who is your tenant")
     assert "representative" in flags("My constituent has asked me to raise this")
-    assert "late" in flags("The damage happened in March 2024")
-    assert "late" in flags("This started two years ago")
-    assert "late" not in flags("This started two weeks ago")
+
+
+def issue_date(text: str) -> dt.date | None:
+    return issue_date_in(prepare("", text), TODAY)
+
+
+@pytest.mark.parametrize("text, date", [
+    ("The damage happened in March 2024", dt.date(2024, 3, 1)),
+    ("This started two years ago", dt.date(2024, 11, 22)),
+    ("It began 8 months ago", dt.date(2026, 3, 22)),
+    ("It happened over a year ago", dt.date(2025, 11, 21)),
+    ("The boiler broke last year", dt.date(2025, 1, 1)),
+    ("The boiler broke in 2024", dt.date(2024, 12, 31)),
+    ("It was years ago, in March 2019 and again two years ago", dt.date(2019, 3, 1)),
+    ("This started two weeks ago", None),
+    ("The roof has leaked since 2019", None),
+    ("The rent has been too high from 2022", None),
+    ("Please come in December 2027", None),
+])
+def test_issue_date_in_dates_the_problem_from_the_day_received(text, date):
+    assert issue_date(text) == date
+
+
+def test_rule_flags_never_decide_late_themselves():
+    """Out of time depends on the landlord's limit and the receipt date: pipeline.decide asks the policy."""
+    assert "late" not in flags("The damage happened in March 2024")
 
 
 @pytest.mark.parametrize("text", [

@@ -1,0 +1,245 @@
+"""The decision: hold a message for a person or not, and how to acknowledge it. One pure function.
+
+``decide(message, classification, facts, policy) -> Decision`` is used by the pipeline (which then acts
+on it: opens or moves the case, holds it for each reason, starts clocks, queues the acknowledgement) and
+by ``intake classify --json`` (which prints it). Nothing here touches the database.
+
+A new message is held for each rule in NEW_MESSAGE_HOLDS that gives a reason (the idiom of
+intake/autoreply.py: small named checks, each a reason or None). It gets the category's
+acknowledgement only when nothing holds it, the neutral one when something does, and none when its
+words read like machine mail, its headers say so, or there is nowhere to write to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Callable
+
+from casework.policy import Policy
+from casework.vocabulary import AckKind, Category, Channel, Flag, Stage
+from classifier import Classification
+from classifier.rules import issue_date_in, may_acknowledge_by_category
+from classifier.text import prepare
+from intake.message import ParsedMessage
+from responders.acknowledge import choose_acknowledgement
+from responders.outbox import can_reply_to
+
+SAFETY_FLAGS = frozenset({Flag.SAFEGUARDING, Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD})
+_DECIDED_HERE = frozenset({Flag.ANONYMOUS, Flag.LATE})  # facts about the submission and the policy, not the words
+
+
+class FollowUp(StrEnum):
+    """What a message on an existing case does to it (categories.md rule 3)."""
+
+    NONE = "none"  # added to the case; nothing changes, nothing is sent
+    ESCALATE = "escalate"  # stage 2
+    COMPLAINT = "complaint"  # the case becomes a stage 1 complaint
+    UNSURE = "unsure"  # may ask to escalate or complain: a person decides
+
+
+@dataclass(frozen=True)
+class MatchedCase:
+    """The existing case a follow-up belongs to, as it was before this message."""
+
+    category: str
+    stage: int
+    held: bool = False  # already in the triage queue
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the pipeline knows about a message apart from its words."""
+
+    received_at: dt.datetime
+    threshold: float  # the classifier's confidence threshold (Classifier.threshold)
+    channel: Channel = Channel.EMAIL  # how it reached us (the submission's kind)
+    reply_address: str | None = None  # an email address we can write to (for a follow-up: the case's)
+    postal_address: bool = False  # a postal address is known (for a follow-up: the case's)
+    auto_reply: str | None = None  # why its headers say it is machine mail (the pipeline never decides those)
+    poor_ocr: float | None = None  # a scan read with low OCR confidence: that confidence, 0..100
+    case: MatchedCase | None = None  # None: a new message
+
+
+@dataclass(frozen=True)
+class Decision:
+    holds: tuple[str, ...]  # why a person must look, in words a person can read; empty: nobody need
+    acknowledgement: AckKind | None
+    channel: Channel | None  # where an acknowledgement would go: email, letter or nowhere
+    flags: frozenset[str]  # the case's flags (new message), or those a follow-up adds to its case
+    follow_up: FollowUp = FollowUp.NONE  # for a message on an existing case
+    no_acknowledgement: str | None = None  # why none goes out, when one was owed
+
+    @property
+    def held(self) -> bool:
+        return bool(self.holds)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What a hold rule looks at."""
+
+    message: ParsedMessage
+    classification: Classification
+    facts: CaseFacts
+    flags: frozenset[str]
+
+    @property
+    def confident(self) -> bool:
+        return may_acknowledge_by_category(self.classification.confidence, self.facts.threshold, self.flags)
+
+
+def decide(message: ParsedMessage, classification: Classification, facts: CaseFacts, policy: Policy) -> Decision:
+    """Hold or not, and which acknowledgement by which channel, for a new message or a follow-up."""
+    if facts.case is not None:
+        return _follow_up(message, classification, facts)
+    flags = final_flags(message, classification, facts, policy)
+    seen = _Seen(message, classification, facts, flags)
+    holds = tuple(reason for rule in NEW_MESSAGE_HOLDS if (reason := rule(seen)))
+    channel = channel_of(facts)
+    machine_like = Flag.AUTO_REPLY in flags
+    kind = choose_acknowledgement(classification.category, Stage.ONE, confident=not holds,
+                                  auto_reply=machine_like, channel=channel)
+    return Decision(holds, kind, channel, flags, no_acknowledgement=_why_none(kind, facts, machine_like))
+
+
+def final_flags(message: ParsedMessage, classification: Classification, facts: CaseFacts, policy: Policy) -> frozenset:
+    """The classifier's flags, with ANONYMOUS from the addresses, LATE from the policy's time limit and
+    AUTO_REPLY when the headers say so."""
+    flags = set(classification.flags) - _DECIDED_HERE
+    if not facts.reply_address and not facts.postal_address:
+        flags.add(Flag.ANONYMOUS)
+    if classification.category == Category.COMPLAINT and _late(message, facts, policy):
+        flags.add(Flag.LATE)
+    if facts.auto_reply:
+        flags.add(Flag.AUTO_REPLY)
+    return frozenset(flags)
+
+
+def _late(message: ParsedMessage, facts: CaseFacts, policy: Policy) -> bool:
+    received_on = policy.calendar.local(facts.received_at).date()
+    issue_date = issue_date_in(prepare(message.subject, message.new_text), received_on)
+    return issue_date is not None and policy.is_late(issue_date, facts.received_at)
+
+
+def channel_of(facts: CaseFacts) -> Channel | None:
+    """Email when we have an address, post when we only have a postal address, else none (the rule of
+    responders.correspondence.channel_for, on facts rather than a stored case)."""
+    if facts.reply_address:
+        return Channel.EMAIL
+    if facts.postal_address:
+        return Channel.LETTER
+    return None
+
+
+def reply_address(message: ParsedMessage) -> str | None:
+    """Where an answer would go; None when there is none we could ever send to."""
+    address = message.reply_to or message.sender
+    return address if can_reply_to(address) else None
+
+
+# -- hold rules for a new message: each returns a reason or None ---------------------------------------
+
+
+def safeguarding(seen: _Seen) -> str | None:
+    if Flag.SAFEGUARDING in seen.flags:
+        return "safeguarding concern: a person must look at once"
+    return None
+
+
+def reads_like_machine_mail(seen: _Seen) -> str | None:
+    if Flag.AUTO_REPLY in seen.flags and not seen.facts.auto_reply:
+        return "reads like machine-generated mail but its headers do not say so: a person decides"
+    return None
+
+
+def not_confident(seen: _Seen) -> str | None:
+    if seen.confident or {Flag.SAFEGUARDING, Flag.AUTO_REPLY} & seen.flags:
+        return None  # the two rules above have said why already
+    return f"classifier not confident ({seen.classification.category}, {seen.classification.confidence:.2f})"
+
+
+def late(seen: _Seen) -> str | None:
+    if Flag.LATE in seen.flags:
+        return "may be outside the time limit for raising a complaint: a person decides"
+    return None
+
+
+def escalation_without_a_case(seen: _Seen) -> str | None:
+    if Flag.ESCALATION_REQUEST in seen.flags:
+        return "asks to escalate but no existing case was found"
+    return None
+
+
+def out_of_scope_with_a_risk(seen: _Seen) -> str | None:
+    if seen.classification.category == Category.OUT_OF_SCOPE and seen.flags & SAFETY_FLAGS:
+        return "out of scope but reports a risk: a person decides"
+    return None
+
+
+def poor_ocr(seen: _Seen) -> str | None:
+    if seen.facts.channel == Channel.LETTER and seen.facts.poor_ocr is not None:
+        return f"poor OCR confidence ({seen.facts.poor_ocr:.0f}/100): a person should read the page images"
+    return None
+
+
+def unanswerable_address(seen: _Seen) -> str | None:
+    written = seen.message.reply_to or seen.message.sender
+    if written and not seen.facts.reply_address:
+        return f"the sender's address {written!r} cannot be replied to: a person decides"
+    return None
+
+
+NEW_MESSAGE_HOLDS: tuple[Callable[[_Seen], str | None], ...] = (
+    safeguarding, reads_like_machine_mail, not_confident, late, escalation_without_a_case,
+    out_of_scope_with_a_risk, poor_ocr, unanswerable_address,
+)
+
+
+# -- a follow-up on an existing case -------------------------------------------------------------------
+
+
+def follow_up_effect(case: MatchedCase, classification: Classification, confident: bool) -> FollowUp:
+    """What a message does to its case: nothing, escalate, make it a complaint, or a person decides."""
+    asks_to_escalate = Flag.ESCALATION_REQUEST in classification.flags
+    complains = classification.category == Category.COMPLAINT
+    is_complaint = case.category == Category.COMPLAINT
+    if asks_to_escalate and is_complaint and case.stage == Stage.TWO:
+        return FollowUp.UNSURE
+    if (asks_to_escalate or complains) and not confident:
+        return FollowUp.UNSURE
+    if asks_to_escalate and is_complaint:
+        return FollowUp.ESCALATE
+    if (complains or asks_to_escalate) and not is_complaint:
+        return FollowUp.COMPLAINT
+    return FollowUp.NONE
+
+
+def _follow_up(message: ParsedMessage, classification: Classification, facts: CaseFacts) -> Decision:
+    case = facts.case
+    flags = frozenset(classification.flags & SAFETY_FLAGS)
+    confident = may_acknowledge_by_category(classification.confidence, facts.threshold, classification.flags)
+    effect = follow_up_effect(case, classification, confident)
+    holds = []
+    if Flag.SAFEGUARDING in flags:
+        holds.append("safeguarding concern in a reply: a person must look at once")
+    if effect == FollowUp.UNSURE:
+        holds.append("reply may ask to escalate or raise a new complaint: a person decides")
+    channel = channel_of(facts)
+    if effect == FollowUp.NONE:
+        return Decision(tuple(holds), None, channel, flags, effect)
+    stage = Stage.TWO if effect == FollowUp.ESCALATE else case.stage
+    category = case.category if effect == FollowUp.UNSURE else Category.COMPLAINT
+    machine_like = Flag.AUTO_REPLY in classification.flags or bool(facts.auto_reply)
+    kind = choose_acknowledgement(category, stage, confident=not (holds or case.held), auto_reply=machine_like,
+                                  channel=channel)
+    return Decision(tuple(holds), kind, channel, flags, effect, _why_none(kind, facts, machine_like))
+
+
+def _why_none(kind: AckKind | None, facts: CaseFacts, machine_like: bool) -> str | None:
+    if kind is not None:
+        return None
+    if facts.auto_reply:
+        return f"machine-generated ({facts.auto_reply}); never acknowledged"
+    return "reads like machine-generated mail" if machine_like else "no address to reply to"
