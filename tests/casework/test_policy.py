@@ -111,8 +111,9 @@ def test_it_limits_how_far_an_extension_may_reach(settings, stage, response_due,
         ([Flag.EMERGENCY_HAZARD], utc(2026, 7, 4, 21, 15), [(ClockKind.EMERGENCY_HAZARD, utc(2026, 7, 5, 21, 15))]),
         # 24 real hours across the clocks going back (13:00 BST Sat -> 12:00 GMT Sun)
         (["emergency_hazard"], utc(2026, 10, 24, 12), [(ClockKind.EMERGENCY_HAZARD, utc(2026, 10, 25, 12))]),
-        # damp and mould reported on Good Friday: day 0 Tue 7 Apr; Wed8-Fri10 = 1-3, 13-17 = 4-8, Mon20=9 Tue21=10
-        ([Flag.DAMP_MOULD], utc(2026, 4, 3, 10), [(ClockKind.DAMP_MOULD, end_bst(2026, 4, 21))]),
+        # damp and mould reported on Good Friday, which is day 0 (Awaab's Law counts from the day of
+        # awareness, unrolled); Easter Monday is off: Tue7-Fri10 = 1-4, 13-17 = 5-9, Mon20 = 10
+        ([Flag.DAMP_MOULD], utc(2026, 4, 3, 10), [(ClockKind.DAMP_MOULD, end_bst(2026, 4, 20))]),
         # both, among other flags, come back emergency first: Mon 1 Jun 10:00 UTC; damp Tue2..Mon15 = 10
         (
             ["safeguarding", Flag.DAMP_MOULD, Flag.EMERGENCY_HAZARD], utc(2026, 6, 1, 10),

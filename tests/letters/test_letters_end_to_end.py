@@ -98,7 +98,7 @@ def test_a_letter_without_email_gets_a_print_ready_acknowledgement_giving_its_re
             session, references, category=Category.COMPLAINT, held=False, received_at=submission.received_at, now=now,
             resident_name=message.sender_name, resident_address=submission.details["postal_address"],
         )
-        lifecycle.start_complaint_clocks(case, policy, submission.received_at, now)
+        lifecycle.start_complaint_clocks(case, policy, submission.received_at)
         session.flush()
         clocks = {clock.kind: clock.due_at for clock in case.clocks}
         context = letter_context(case, settings.landlord, clocks, understood_excerpt(message.new_text))
