@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from casework.models import Case, CaseEvent, Clock, utcnow
 from casework.policy import ClockSpec, Policy
 from casework.references import References
+from core.errors import ActionRefused
 from casework.vocabulary import (
     ACK_CLOCKS, ACKNOWLEDGEMENTS, RESPONSE_CLOCKS, AckKind, Actor, CaseStatus, Category, ClockKind, EventAction, Flag, Stage,
 )
@@ -211,8 +212,9 @@ def extend(case: Case, policy: Policy, days: int, *, reason: str, actor: str, at
     limit by ``Policy.extension``, which raises ExtensionRefused); returns the clock."""
     stage = Stage(case.stage)
     clock = _clock(case, RESPONSE_CLOCKS[stage])
-    if clock is None:
-        clock = _clock(case, ACK_CLOCKS[stage])
+    if clock is None or clock.met_at is not None:
+        state = "has not started: acknowledge the complaint first" if clock is None else "is met: the response is sent"
+        raise ActionRefused(f"{case.reference}: the stage {int(stage)} response clock {state}")
     previous = clock.due_at
     clock.due_at = policy.extension(stage, clock.due_at, clock.extended_by_days, days)
     clock.extended_by_days += days

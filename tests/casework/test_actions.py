@@ -228,6 +228,13 @@ def test_split_makes_a_linked_second_case_with_its_own_reference_and_acknowledge
         assert session.scalars(select(CaseLink)).one().kind == "split"
 
 
+def test_an_extension_before_the_response_clock_starts_or_after_it_is_met_is_refused(casework):
+    ref = open_case(casework)
+    assert "acknowledge the complaint first" in refused(casework, casework.extend, ref, 5, "parts", by="a@x.org")
+    casework.respond(ref, by="alice@landlord.org")
+    assert "response is sent" in refused(casework, casework.extend, ref, 5, "parts", by="a@x.org")
+
+
 def test_extend_and_escalate_are_refused_for_a_service_request(casework):
     ref = open_case(casework, "service_request")
     assert "not a complaint" in refused(casework, casework.extend, ref, 5, "parts", by="alice@landlord.org")
