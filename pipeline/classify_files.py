@@ -53,10 +53,14 @@ def _read(path: Path, settings: Settings, threshold: float, received_at: dt.date
         auto_reply = detect_auto_reply(message, {settings.landlord.email.lower()})
         return message, CaseFacts(received_at=received_at, threshold=threshold, channel=Channel.EMAIL,
                                   reply_address=reply_address(message), auto_reply=auto_reply)
-    from intake.scans.reading import read_letter_file
+    from intake.scans.reading import facts_for, letter_message, min_confidence, read_file_text
 
-    message, postal_address = read_letter_file(path, settings)
+    document = read_file_text(path, settings)
+    letter = facts_for(document.text, settings)
+    poor = document.confidence is not None and document.confidence < min_confidence(settings)
+    message = letter_message(document.text, letter)
     # a .txt file is a letter's text: it is answered by post, as if the letter gave an address
     return message, CaseFacts(received_at=received_at, threshold=threshold, channel=Channel.LETTER,
                               reply_address=reply_address(message),
-                              postal_address=bool(postal_address) or suffix == ".txt")
+                              postal_address=bool(letter.postal_address) or suffix == ".txt",
+                              poor_ocr=document.confidence if poor else None)
