@@ -2,7 +2,7 @@ FROM python:3.11-slim-bookworm
 WORKDIR /app
 COPY scripts/debian-packages.txt scripts/
 RUN apt-get update \
- && grep -v -e '^python3' -e '^postgresql$' -e '^dovecot' scripts/debian-packages.txt \
+ && grep -v -e '^#' -e '^python3' -e '^postgresql$' -e '^dovecot' -e '^chromium' scripts/debian-packages.txt \
     | xargs apt-get install -y --no-install-recommends \
  && rm -rf /var/lib/apt/lists/*
 COPY . .

@@ -241,3 +241,56 @@ class LabelCorrection(Base):
     corrected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     previous_category: Mapped[str | None] = mapped_column(String(30))
     previous_flags: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class User(Base):
+    """A person who signs in to the staff app; their email is their login and their name in the audit trail."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, never the password
+    role: Mapped[str] = mapped_column(String(20))  # a Role
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[dt.datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser. Only the token's SHA-256 is stored; deleting the row signs it out at once."""
+
+    __tablename__ = "web_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """Every sign-in attempt, kept to slow down guessing and for the record."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    client: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+class SourceHealth(Base):
+    """Each source's last poll as the worker saw it, so the staff app (another process) can show it."""
+
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_poll_at: Mapped[dt.datetime | None]
+    last_success_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[dt.datetime | None]

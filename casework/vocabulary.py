@@ -180,3 +180,14 @@ RESPONSE_CLOCKS = {Stage.ONE: ClockKind.RESPONSE_STAGE1, Stage.TWO: ClockKind.RE
 ACK_CLOCKS = {Stage.ONE: ClockKind.ACK_STAGE1, Stage.TWO: ClockKind.ACK_STAGE2}
 # Windows are not deadlines the landlord can miss: they are never "overdue".
 WINDOWS = (ClockKind.ESCALATION_WINDOW, ClockKind.SATISFACTION_WINDOW)
+
+
+class Role(StrEnum):
+    """What a person may do in the staff app; each role may do everything the roles before it may."""
+
+    STAFF = "staff"  # work cases
+    MANAGER = "manager"  # also templates and figures
+    ADMIN = "admin"  # also people and settings views
+
+
+ROLE_ORDER = (Role.STAFF, Role.MANAGER, Role.ADMIN)

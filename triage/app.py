@@ -1,0 +1,144 @@
+"""The staff web app: a Starlette application over the same settings, database and casework verbs as
+the worker. ``create_app(staff)`` builds it; ``scheduler.build_staff`` wires a ``Staff`` and
+``intake serve`` runs it with uvicorn.
+
+Invariants, held by ``Guard`` for every request:
+* every path but ``PUBLIC`` (the login page, the health check, static files) needs a session, else
+  a redirect to /login (a GET) or 401 (anything else);
+* every request that is not GET or HEAD carries the session's CSRF token (the form field
+  ``csrf_token`` or the ``X-CSRF-Token`` header htmx sends), else 403 and nothing happens; the login
+  form carries the pre-session token of its own cookie;
+* every response carries the security headers (a Content-Security-Policy with no inline script or
+  style and no other origin, frame denial, no sniffing, no referrer).
+Route handlers decide no domain rule: they call ``casework.actions.Casework`` and show its refusals.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from triage import sessions
+from triage.staff import Staff
+from triage.views import admin, auth, case, operations, queue
+
+STATIC = Path(__file__).parent / "static"
+PUBLIC = ("/login", "/healthz", "/static/")
+SAFE_METHODS = ("GET", "HEAD")
+LOGIN_CSRF_COOKIE = "intake_login_csrf"
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    "cache-control": "no-store",
+}
+
+
+def create_app(staff: Staff) -> Starlette:
+    routes = [*auth.routes, *queue.routes, *case.routes, *operations.routes, *admin.routes,
+              Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    app = Starlette(routes=routes)
+    app.state.staff = staff
+    return Guard(app, staff)
+
+
+class Guard:
+    """Session, CSRF and security headers around the whole app (see the module docstring)."""
+
+    def __init__(self, app: Starlette, staff: Staff) -> None:
+        self.app, self.staff = app, staff
+        self.router = app.router  # so tests can list every route from the router itself
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if request.method not in SAFE_METHODS:
+            body = await request.body()  # the CSRF check reads the form, and the route reads it again
+            request, receive = Request(scope, _replay(body)), _replay(body)
+        response = await self._refusal(request)
+        send = _with_headers(send)
+        if response is not None:
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _refusal(self, request: Request) -> Response | None:
+        """A response that stops the request here, or None to let it through with its user set."""
+        request.state.user = self._signed_in(request)
+        if request.url.path.startswith(PUBLIC):
+            return await self._login_csrf(request) if request.url.path == "/login" else None
+        if request.state.user is None:
+            if request.method in SAFE_METHODS:
+                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            return PlainTextResponse("Sign in first.", status_code=401)
+        if request.method not in SAFE_METHODS and not await _csrf_ok(request, request.state.user.csrf_token):
+            return PlainTextResponse("This form has expired or did not come from this app. Go back, reload "
+                                     "the page and try again.", status_code=403)
+        return None
+
+    def _signed_in(self, request: Request) -> sessions.SignedIn | None:
+        with self.staff.db.transaction() as session:
+            return sessions.lookup(session, request.cookies.get(sessions.COOKIE))
+
+    async def _login_csrf(self, request: Request) -> Response | None:
+        """The login form's own CSRF check: its hidden field must match its cookie (double submit)."""
+        if request.method in SAFE_METHODS:
+            request.state.login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+            return None
+        if not await _csrf_ok(request, request.cookies.get(LOGIN_CSRF_COOKIE)):
+            return PlainTextResponse("This sign-in form has expired. Reload the page and try again.", status_code=403)
+        return None
+
+
+async def _csrf_ok(request: Request, expected: str | None) -> bool:
+    if not expected:
+        return False
+    given = request.headers.get("x-csrf-token")
+    if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        given = (await request.form()).get("csrf_token")
+    return isinstance(given, str) and secrets.compare_digest(given, expected)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _with_headers(send: Send) -> Callable:
+    async def send_with_headers(message) -> None:
+        if message["type"] == "http.response.start":
+            present = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items() if k.encode() not in present]
+            message["headers"] = [*message.get("headers", []), *extra]
+        await send(message)
+
+    return send_with_headers
+
+
+def app_routes(app: ASGIApp) -> list[str]:
+    """Every path the router serves (static files excluded), for tests that must cover them all."""
+    return [route.path for route in app.router.routes if getattr(route, "path", "/static") != "/static"]
