@@ -24,6 +24,7 @@ from classifier.rules import issue_date_in, may_acknowledge_by_category
 from classifier.text import prepare
 from intake.message import ParsedMessage
 from responders.acknowledge import choose_acknowledgement
+from responders.correspondence import reply_channel
 from responders.outbox import can_reply_to
 
 SAFETY_FLAGS = frozenset({Flag.SAFEGUARDING, Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD})
@@ -124,13 +125,7 @@ def _late(message: ParsedMessage, facts: CaseFacts, policy: Policy) -> bool:
 
 
 def channel_of(facts: CaseFacts) -> Channel | None:
-    """Email when we have an address, post when we only have a postal address, else none (the rule of
-    responders.correspondence.channel_for, on facts rather than a stored case)."""
-    if facts.reply_address:
-        return Channel.EMAIL
-    if facts.postal_address:
-        return Channel.LETTER
-    return None
+    return reply_channel(facts.reply_address, facts.postal_address)
 
 
 def reply_address(message: ParsedMessage) -> str | None:

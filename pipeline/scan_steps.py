@@ -1,4 +1,5 @@
-"""What the pipeline does differently for a letter: hold poor scans, note scanning lag."""
+"""What the pipeline does differently for a letter: note scanning lag (a poor scan is held by
+pipeline.decide's poor_ocr rule)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,6 @@ from casework.models import Case, Submission
 from casework.policy import Policy
 from casework.vocabulary import Actor, EventAction
 from intake.scans.receipt import scanning_lag, scanning_lag_note
-
-
-def letter_hold_reasons(submission: Submission) -> list[str]:
-    if submission.kind != "letter" or not submission.details.get("low_confidence"):
-        return []
-    confidence = submission.details.get("ocr_confidence") or 0
-    return [f"poor OCR confidence ({confidence:.0f}/100): a person should read the page images"]
 
 
 def record_scanning_lag(case: Case, submission: Submission, policy: Policy) -> None:
