@@ -188,9 +188,12 @@ def escalate(
     case: Case, policy: Policy, requested_at: dt.datetime, *, actor: str = Actor.SYSTEM, **detail: Any,
 ) -> None:
     """Stage 2: the escalation request starts a new acknowledgement clock; its acknowledgement starts
-    the stage 2 response clock. Stage 1's windows end: the resident has asked."""
+    the stage 2 response clock. Stage 1's windows end: the resident has asked. A stage 1 handler
+    still assigned is unassigned, so stage 2 waits for a different person."""
     case.stage = Stage.TWO
     case.category = Category.COMPLAINT
+    if case.assignee and case.assignee == case.stage1_handler:
+        case.assignee = None  # the Code: stage 2 is handled by someone other than the stage 1 handler
     _reopen(case)
     _drop(case, ClockKind.ESCALATION_WINDOW, ClockKind.SATISFACTION_WINDOW)
     start_complaint_clocks(case, policy, requested_at)

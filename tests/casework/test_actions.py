@@ -138,6 +138,16 @@ def test_a_complaint_lives_through_both_stages_with_clocks_counted_by_hand(casew
     assert "closed" in refused(casework, casework.respond, ref, by="bob@landlord.org")
 
 
+def test_a_residents_own_escalation_unassigns_the_stage_1_handler(casework):
+    ref = open_case(casework)
+    casework.assign(ref, "alice@landlord.org", by="alice@landlord.org")
+    casework.respond(ref, by="alice@landlord.org", on=dt.date(2026, 11, 20))
+    with casework.db.transaction() as session:  # as the pipeline does when the resident's reply asks for stage 2
+        lifecycle.escalate(find(session, ref), casework.policy, dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    case, _, events = view(casework, ref)
+    assert (case.stage, case.assignee, events[-1]) == (2, None, ("system", "escalated_to_stage_2"))
+
+
 def test_a_response_recorded_in_the_past_keeps_both_dates(casework):
     ref = open_case(casework)
     casework.respond(ref, by="alice@landlord.org", on=dt.datetime(2026, 11, 5, 15, 30))  # naive: London time
