@@ -123,6 +123,7 @@ class EventAction(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     RERUN = "rerun_requested"
+    OUTBOX_REQUEUED = "outbox_requeued"
 
 
 class HazardStep(StrEnum):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from core.db import Database
 from core.errors import SourceUnavailable
 from casework.models import Submission, utcnow
+from casework.operations import record_poll
 from casework.vocabulary import Disposition
 from intake.items import RawItem, Source
 from pipeline.process import Pipeline
@@ -25,7 +26,8 @@ MAX_AUTOMATIC_ATTEMPTS = 3
 
 @dataclass
 class SourceHealth:
-    """What the last poll of each source said, for `intake cases` and (later) the staff app."""
+    """What the last poll of each source said, in this process (`intake run --once` prints it). Every
+    poll is also recorded in the ``source_health`` table, which the staff app (another process) reads."""
 
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -49,13 +51,25 @@ class Runner:
         except SourceUnavailable as exc:
             self.health.errors[source.name] = str(exc)
             log.error("source %s unavailable: %s", source.name, exc)
+            self._record_poll(source.name, str(exc))
             return 0
         except Exception as exc:  # noqa: BLE001 - a source's bug must not stop the worker
             self.health.errors[source.name] = f"{type(exc).__name__}: {exc}"
             log.exception("source %s failed while fetching", source.name)
+            # Only the exception's type: its text may quote a message, and staff read this row.
+            self._record_poll(source.name, f"{type(exc).__name__} while fetching (the worker's log has the details)")
             return 0
         self.health.errors.pop(source.name, None)
+        self._record_poll(source.name, None)
         return count
+
+    def _record_poll(self, name: str, error: str | None) -> None:
+        """The poll's outcome in ``source_health``, in its own short transaction; never stops polling."""
+        try:
+            with self.db.transaction() as session:
+                record_poll(session, name, error=error)
+        except Exception:  # noqa: BLE001 - the health record is for people; the worker carries on
+            log.exception("could not record the health of source %s", name)
 
     def _take(self, source: Source, item: RawItem) -> int:
         new = store(self.db, item)
