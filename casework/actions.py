@@ -7,7 +7,7 @@ rule of their own. Every verb:
 * refuses what does not apply with ``ActionRefused`` (or ``CaseNotFound``), raised before anything is
   written, so the transaction rolls back and a refusal changes nothing;
 * queues any letter or email through the ``Correspondence`` port (the acknowledgement a released case
-  now deserves, the Code's extension notice), so it goes out through the outbox like any other.
+  now deserves, the Code's extension notice, a person's reply), so it goes out through the outbox like any other.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class Correspondence(Protocol):
 
     def notify_extension(self, session: Session, case: Case, clock: Clock, previous_due: dt.datetime, reason: str,
                          *, actor: str, now: dt.datetime) -> OutboxMessage | None: ...
+
+    def reply(self, session: Session, case: Case, text: str, *, actor: str, now: dt.datetime) -> OutboxMessage | None: ...
 
 
 def acknowledgement_for(case: Case) -> AckKind:
@@ -284,3 +286,17 @@ class Casework:
         if case.stage == Stage.TWO and case.stage1_handler and person == case.stage1_handler:
             raise ActionRefused(f"{person} handled stage 1 of {case.reference} and cannot {what}: "
                                 "the Code asks for a different person at stage 2")
+
+    # -- writing to the resident -----------------------------------------------------------------------------
+
+    def reply(self, reference: str, text: str, *, by: str, on: dt.datetime | dt.date | None = None) -> None:
+        """A person's own words to the resident, from the ``reply`` templates, queued in the outbox by the
+        case's channel (email, else a printed letter); refused when there is nowhere to send it."""
+        with self._case(reference, on) as (session, case, at):
+            open_only(case, "reply to")
+            if not text.strip():
+                raise ActionRefused("a reply needs the words the resident will read")
+            if not (case.resident_email or case.resident_address):
+                raise ActionRefused(f"{reference} has no email or postal address to reply to: "
+                                    "tell the resident another way")
+            self.correspondence.reply(session, case, text.strip(), actor=by, now=at)

@@ -102,6 +102,7 @@ class EventAction(StrEnum):
     LETTER_SENT_TO_PRINT = "letter_sent_to_print"
     NOTICE_QUEUED = "notice_queued"
     NOTICE_SENT = "notice_sent"
+    REPLY_QUEUED = "reply_queued"  # a person's reply to the resident, queued in the outbox
     CLOCK_OVERDUE = "clock_overdue"
     AUTO_CLOSED = "auto_closed"
     # the worker or a person
@@ -144,9 +145,11 @@ class AckKind(StrEnum):
     OUT_OF_SCOPE = "out_of_scope"
     NEUTRAL = "neutral"
     EXTENSION = "extension"  # a clock was extended: the new date, why, and the Ombudsman's details
+    REPLY = "reply"  # a person's own words to the resident (``reply_text``), sent from the case page
 
 
-ACKNOWLEDGEMENTS = tuple(kind for kind in AckKind if kind != AckKind.EXTENSION)
+# What meets an acknowledgement clock when it is delivered: not the extension notice, nor a person's reply.
+ACKNOWLEDGEMENTS = tuple(kind for kind in AckKind if kind not in (AckKind.EXTENSION, AckKind.REPLY))
 # A confirmed category's acknowledgement (a complaint's depends on its stage).
 ACK_BY_CATEGORY = {
     Category.SERVICE_REQUEST: AckKind.SERVICE_REQUEST,

@@ -1,6 +1,6 @@
 """Correspondence: what we write to a resident about a case, turned into an outbox row.
 
-The pipeline (acknowledgements) and the staff verbs (release, extension notices) both come here, so
+The pipeline (acknowledgements) and the staff verbs (release, extension notices, a person's reply) all come here, so
 the channel rule lives once: email when the case has an address we can write to, a printed letter
 when it has only a postal address, and nothing otherwise (the case records why). Rows are added in
 the caller's transaction; the sender and printer deliver them and tell ``casework.lifecycle``.
@@ -23,9 +23,9 @@ from casework.vocabulary import (
 )
 from core.settings import Settings
 from responders.acknowledge import understood_excerpt
-from responders.outbox import enqueue
+from responders.outbox import CAP_REASON, enqueue
 from responders.post import enqueue_letter, letter_context, render_letter
-from responders.render import TemplateSet, acknowledgement_context, extension_context
+from responders.render import RenderedMessage, TemplateSet, acknowledgement_context, extension_context
 
 LIVE = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT)
 
@@ -70,6 +70,40 @@ class Correspondence:
         lifecycle.record(case, actor, EventAction.NOTICE_QUEUED, at=now, kind=AckKind.EXTENSION.value,
                          channel=row.channel, outbox_status=row.status)
         return row
+
+    def reply(
+        self, session: Session, case: Case, text: str, *, actor: str, now: dt.datetime | None = None,
+    ) -> OutboxMessage | None:
+        """Queue a person's own words to the resident (the ``reply`` template set) by the case's channel,
+        threaded under the resident's first message. It is a person's deliberate answer, not an automatic
+        acknowledgement, so the per-sender daily cap does not hold it back."""
+        now = now or utcnow()
+        channel = channel_for(case)
+        if channel is None:
+            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, kind=AckKind.REPLY.value,
+                             reason="no address to send the reply to: tell the resident another way")
+            return None
+        context = self.reply_context(case, text, channel, now)
+        first = _first_message_id(session, case)
+        row = self._queue(session, case, AckKind.REPLY, channel, context, None, first, [first] if first else [], now)
+        if row.status == OutboxStatus.SUPPRESSED and row.reason == CAP_REASON:
+            row.status, row.reason = OutboxStatus.QUEUED, None
+        lifecycle.record(case, actor, EventAction.REPLY_QUEUED, at=now, kind=AckKind.REPLY.value, channel=row.channel,
+                         outbox_status=row.status, subject=row.subject)
+        return row
+
+    def render_reply(self, case: Case, text: str, now: dt.datetime | None = None) -> tuple[Channel | None, RenderedMessage]:
+        """The reply exactly as ``reply`` would queue it now (for a preview): its channel (None: nowhere
+        to send it) and the rendered email, or the letter when the case has only a postal address."""
+        now = now or utcnow()
+        channel = channel_for(case)
+        context = self.reply_context(case, text, channel or Channel.EMAIL, now)
+        if channel == Channel.LETTER:
+            return channel, render_letter(self.templates, AckKind.REPLY, context)
+        return channel, self.templates.render(AckKind.REPLY, context)
+
+    def reply_context(self, case: Case, text: str, channel: Channel, now: dt.datetime) -> dict:
+        return {**self._context(case, "", channel, now), "reply_text": text}
 
     def _queue(self, session, case, kind, channel, context, submission_id, in_reply_to, references, now):
         if channel == Channel.EMAIL:

@@ -10,7 +10,8 @@ Context variables (built by ``acknowledgement_context``):
     resident_subject (or None), understood, received_on, acknowledgement_due (or None),
     response_due (or None), how_to_correct, landlord (name, address, email, phone, website,
     complaints_policy_url), ombudsman (name, address, phone, website); for the extension notice also
-    previous_due, new_due and extension_reason (None in every other message).
+    previous_due, new_due and extension_reason (None in every other message); for a person's reply
+    (``reply``) also reply_text, the words they wrote (None in every other message).
 Dates are written like "Friday 4 December 2026", in Europe/London.
 """
 
@@ -121,7 +122,15 @@ def check_rendered(kind: AckKind, rendered: RenderedMessage, context: Mapping[st
         problems.extend(_check_neutral(rendered, context["reference"]))
     if kind == AckKind.EXTENSION:
         problems.extend(check_extension(rendered.text, context))
+    if kind == AckKind.REPLY:
+        problems.extend(check_reply(rendered.text, context))
     return problems
+
+
+def check_reply(text: str, context: Mapping[str, Any]) -> list[str]:
+    """A person's reply must reach the resident as they wrote it."""
+    wanted = context.get("reply_text")
+    return [] if not wanted or wanted.strip() in text else ["the reply does not give the staff member's text"]
 
 
 def check_extension(text: str, context: Mapping[str, Any]) -> list[str]:
@@ -196,6 +205,7 @@ def acknowledgement_context(
         "previous_due": None,  # the extension notice's three: set by extension_context
         "new_due": None,
         "extension_reason": None,
+        "reply_text": None,  # a person's reply: set for the reply template set only
         "landlord": landlord.model_dump(),
         "ombudsman": dict(OMBUDSMAN),
     }
@@ -226,5 +236,8 @@ def sample_context(stage: int = 1, resident_name: str | None = "Alex <script>ale
     }
     understood = "The leak under my kitchen sink has been dripping for three weeks & nobody came <script>x</script>"
     context = acknowledgement_context(case, LandlordSettings(), clocks, understood)
-    return extension_context(context, clocks[ClockKind.RESPONSE_STAGE1.value], dt.datetime(2026, 12, 18, 17, 0, tzinfo=dt.UTC),
-                             "We are waiting for a surveyor's report on the <script>roof</script>.")
+    context = extension_context(context, clocks[ClockKind.RESPONSE_STAGE1.value],
+                                dt.datetime(2026, 12, 18, 17, 0, tzinfo=dt.UTC),
+                                "We are waiting for a surveyor's report on the <script>roof</script>.")
+    context["reply_text"] = "Our surveyor will visit on Tuesday.\nPlease keep the <script>loft</script> hatch clear."
+    return context

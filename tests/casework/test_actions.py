@@ -322,3 +322,29 @@ def test_the_satisfaction_window_closes_a_case_and_a_later_escalation_still_open
     with casework.db.sessions() as session:
         escalated = [e for e in find(session, ref).events if e.action == "escalated_to_stage_2"][0]
         assert "window closed" in escalated.detail["window"]
+
+
+def test_reply_queues_a_persons_words_threaded_and_never_counts_as_the_acknowledgement(casework, settings):
+    ref = open_case(casework)
+    casework.reply(ref, "  Our surveyor will call on Tuesday.\nPlease keep the <loft> hatch clear.  ",
+                   by="alice@landlord.org", on=dt.date(2026, 11, 3))
+    with casework.db.sessions() as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reply")).one()
+        assert (row.channel, row.to_address, row.status, row.in_reply_to) == (
+            "email", "resident@example.net", "queued", "<m1@example.net>")
+        assert ref in row.subject and ref in row.text_body
+        assert "Our surveyor will call on Tuesday.\nPlease keep the <loft> hatch clear." in row.text_body
+        assert "&lt;loft&gt;" in row.html_body and "<loft>" not in row.html_body
+    _, _, events = view(casework, ref)
+    assert events[-1] == ("alice@landlord.org", "reply_queued")
+
+    assert send(casework, settings, dt.datetime(2026, 11, 3, 13, 0, tzinfo=UTC)) >= 1
+    case, clocks, events = view(casework, ref)
+    assert case.acknowledged_at is None and clocks["ack_stage1"].met_at is None  # a reply is not the acknowledgement
+    assert ("system", "notice_sent") in events
+
+    assert "needs the words" in refused(casework, casework.reply, ref, "   ", by="alice@landlord.org")
+    nowhere = open_case(casework, email=None)
+    assert "no email or postal address" in refused(casework, casework.reply, nowhere, "Hello", by="alice@landlord.org")
+    casework.close(ref, "resolved", by="alice@landlord.org")
+    assert "closed" in refused(casework, casework.reply, ref, "One more thing", by="alice@landlord.org")
