@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -90,7 +91,7 @@ def build_sources(settings: Settings, db: Database) -> list[Source]:
     if settings.letters is not None:
         from intake.scans.source import LetterSource
 
-        sources.append(LetterSource(settings.letters, settings.var_dir))
+        sources.append(LetterSource(settings.letters, settings.var_dir, ZoneInfo(settings.policy.timezone)))
     return sources
 
 

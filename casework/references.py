@@ -48,6 +48,25 @@ class References:
                 found.append(canonical)
         return found
 
+    def shape_pattern(self) -> re.Pattern[str]:
+        """The regex ``find`` uses: any of our references in the configured format, in any case, with
+        -, _, / or a space (or nothing) where the format has a separator. Groups: prefix, number, year."""
+        return self.pattern
+
+    def ocr_pattern(self) -> re.Pattern[str]:
+        """``shape_pattern`` as OCR reads it: in the year and number, O may stand for 0 and I or l for 1
+        (upper-case O and I, lower-case l only). The number must hold at least one real digit, and no
+        letter or digit may follow it, so words are never read as numbers. Same groups as shape_pattern."""
+        return _shape_pattern(self.settings, _OCR_FIELDS, end=r"(?![A-Za-z0-9])")
+
+    def lookalike_pattern(self) -> re.Pattern[str]:
+        r"""Anyone's reference in the configured format's shape: a prefix of 2-4 letters (or as short or
+        long as ours), then the format's fields with -, / or the format's own separator between them,
+        whole words only, in any case. For masking references (a contractor's, a tribunal's, ours) in
+        text, never for recognising ours. For the default format it matches exactly what
+        ``\b[a-z]{2,4}[-/]?20\d\d[-/]?\d{3,8}\b`` matches in lower-case text (the classifier's mask)."""
+        return _lookalike_pattern(self.settings)
+
     def _canonical(self, match: re.Match[str]) -> str:
         prefix = match.group("prefix").upper()
         year = int(match.group("year")) if "year" in match.groupdict() else 0
@@ -99,3 +118,51 @@ def _field_pattern(name: str, prefixes: str) -> str:
         "year": r"(?P<year>20\d\d)",
         "number": r"(?P<number>\d{1,10})",
     }[name]
+
+
+# -- the shape again, for OCR'd text and for anyone's references -----------------------------------
+
+_OCR_DIGIT = "[0-9OIl]"
+_OCR_FIELDS = {
+    "year": rf"(?P<year>(?-i:2[0O]{_OCR_DIGIT}{{2}}))",
+    "number": rf"(?P<number>(?-i:(?=[OIl]*[0-9]){_OCR_DIGIT}{{1,10}}))",
+}
+
+
+def _shape_pattern(settings: ReferenceSettings, fields: dict[str, str], end: str) -> re.Pattern[str]:
+    """The recognising pattern with some fields' patterns replaced (separators and prefixes as ``find``)."""
+    prefixes = "|".join(sorted((re.escape(p) for p in settings.prefixes.values()), key=len, reverse=True))
+    parts = [r"(?<![A-Za-z0-9])"]
+    for literal, name, _spec, _conv in string.Formatter().parse(settings.format):
+        parts.append(_SEPARATORS if literal.strip() in {"-", "_", "/", ""} and literal else re.escape(literal))
+        parts.append((fields.get(name) or _field_pattern(name, prefixes)) if name else "")
+    parts.append(end)
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
+def _lookalike_pattern(settings: ReferenceSettings) -> re.Pattern[str]:
+    parts = [r"\b"]
+    for literal, name, spec, _conv in string.Formatter().parse(settings.format):
+        parts.append(_lookalike_separator(literal))
+        parts.append(_lookalike_field(name, spec or "", settings) if name else "")
+    parts.append(r"\b")
+    return re.compile("".join(parts))
+
+
+def _lookalike_separator(literal: str) -> str:
+    if not literal:
+        return ""
+    if literal.strip() in {"-", "_", "/", ""}:
+        return f"[{re.escape(''.join(sorted({'-', '/', literal.strip() or ' '})))}]?"
+    return re.escape(literal)
+
+
+def _lookalike_field(name: str, spec: str, settings: ReferenceSettings) -> str:
+    if name == "prefix":
+        ours = "|".join(sorted((re.escape(p) for p in settings.prefixes.values()), key=len, reverse=True))
+        lengths = [len(p) for p in settings.prefixes.values()]
+        return f"(?:[A-Za-z]{{{min(2, *lengths)},{max(4, *lengths)}}}|(?i:{ours}))"
+    if name == "year":
+        return r"20\d\d"
+    width = re.match(r"0?(\d*)", spec).group(1)
+    return rf"\d{{3,{max(8, int(width or 0))}}}"

@@ -16,13 +16,20 @@ import re
 import unicodedata
 from pathlib import Path
 
+from casework.references import References
+from core.settings import ReferenceSettings
 from text.quoting import split_reply
+
+# Anyone's reference (ours, a contractor's, a tribunal's) in the shape of the default reference format,
+# as casework.references defines it. Built from the defaults, never the running settings: the model must
+# read the same text at train and classify time whatever format a landlord configures.
+REFERENCE_SHAPE = References(ReferenceSettings()).lookalike_pattern()
 
 # Sentences of our own acknowledgements, in case a resident pastes or quotes them unmarked.
 _OUR_BOILERPLATE = re.compile(
     r"(?:"
     r"we have received your (?:complaint|message|letter|email|request|compliment|feedback)[^.\n]*[.\n]"
-    r"|your reference (?:number )?is\s+[a-z]{2,4}-\d{4}-\d{3,8}[^.\n]*[.\n]?"
+    rf"|your reference (?:number )?is\s+(?:{REFERENCE_SHAPE.pattern})[^.\n]*[.\n]?"
     r"|a member of (?:our|the) team will (?:contact|be in touch with) you[^.\n]*[.\n]?"
     r"|this is an automated (?:acknowledgement|message|response)[^.\n]*[.\n]?"
     r"|please (?:quote|use) (?:this|your|the) reference[^.\n]*[.\n]?"
@@ -35,7 +42,6 @@ _LETTERHEAD_LINES = 25  # a salutation further down than this is not a letter's 
 _ADDRESS_LINE_WORDS = 6
 
 _EMAIL = re.compile(r"\b[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\b")
-_REFERENCE = re.compile(r"\b[a-z]{2,4}[-/]?20\d\d[-/]?\d{3,8}\b")
 _PHONE = re.compile(
     r"(?<![\w])(?:\+44\s?\(?0?\)?\s?|\(?0)\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w])"
 )
@@ -69,12 +75,13 @@ _KNOWN_WORDS = _REPAIRABLE | frozenset(
 _ANY_DIGIT = re.compile(r"\d")
 
 
-def prepare(subject: str, new_text: str) -> str:
+def prepare(subject: str, new_text: str, references: re.Pattern[str] = REFERENCE_SHAPE) -> str:
     """Subject + new text, with history, a letter's address block and our boilerplate removed, lower-cased
-    and masked."""
+    and masked. ``references`` is what counts as a reference to mask: leave it as the default for anything
+    the model reads, or the text no longer matches what the model was trained on."""
     body = drop_letterhead(split_reply(new_text or "").new_text)
     text = f"{subject or ''}\n{body}"
-    return normalise(text)
+    return normalise(text, references)
 
 
 def drop_letterhead(text: str) -> str:
@@ -92,7 +99,7 @@ def drop_letterhead(text: str) -> str:
     return text
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, references: re.Pattern[str] = REFERENCE_SHAPE) -> str:
     """Each substitution runs only when the cheap test says it could change something: every message
     passes through here, and most have no URL, no OCR damage and no hyphen at a line break."""
     text = unicodedata.normalize("NFKC", text).translate(_LIGATURES).lower()
@@ -105,7 +112,7 @@ def normalise(text: str) -> str:
         text = _EMAIL.sub(" emailtok ", text)
     has_digit = _ANY_DIGIT.search(text) is not None
     if has_digit:
-        text = _REFERENCE.sub(" reftok ", text)
+        text = references.sub(" reftok ", text)
         text = _PHONE.sub(" phonetok ", text)
         text = _DIGIT_IN_WORD.sub(lambda m: _DIGIT_REPAIR[m.group(0)], text)
     if "rn" in text:

@@ -104,16 +104,9 @@ def _cases(args, settings: Settings) -> int:
 
 
 def _check(args, settings: Settings) -> int:
-    from responders.post import validate_letters
-    from responders.render import TemplateSet
+    from cli.check import check
 
-    _report_policy(settings)
-    templates = TemplateSet(settings.templates_dir)
-    problems = templates.validate() + validate_letters(templates)
-    for problem in problems:
-        print(f"template problem: {problem}", file=sys.stderr)
-    print("settings ok" if not problems else f"{len(problems)} template problem(s)")
-    return 1 if problems else 0
+    return check(settings, sys.stdout, sys.stderr)
 
 
 def _evaluate(args, settings: Settings) -> int:

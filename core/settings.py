@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from core.errors import ConfigurationError
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-class LandlordSettings(BaseModel):
+
+class Section(BaseModel):
+    """A table of settings. Invariant: a key it does not define is an error naming it, never ignored,
+    so a misspelt setting (``[smtp] hostname``) cannot silently fall back to its default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LandlordSettings(Section):
     name: str = "Example Homes"
     address: list[str] = ["Example Homes", "1 High Street", "Exampletown", "EX1 1AA"]
     email: str = "complaints@example.org"
@@ -27,7 +37,7 @@ class LandlordSettings(BaseModel):
     complaints_policy_url: str = "www.example.org/complaints"
 
 
-class PolicySettings(BaseModel):
+class PolicySettings(Section):
     """The complaint policy. Defaults are the Housing Ombudsman Complaint Handling Code 2024."""
 
     nation: Literal["ENG", "WLS", "SCT", "NIR"] = "ENG"
@@ -54,13 +64,16 @@ class PolicySettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-        ZoneInfo(value)
+        try:
+            ZoneInfo(value)
+        except ZoneInfoNotFoundError:  # a KeyError, which pydantic would let through as a traceback
+            raise ValueError(f"no time zone called {value!r} (e.g. Europe/London)") from None
         return value
 
 
-class ImapSourceSettings(BaseModel):
+class ImapSourceSettings(Section):
     name: str
     host: str
     port: int = 993
@@ -72,12 +85,12 @@ class ImapSourceSettings(BaseModel):
     timeout_seconds: float = 30.0
 
 
-class MaildirSourceSettings(BaseModel):
+class MaildirSourceSettings(Section):
     name: str
     path: Path
 
 
-class LetterSourceSettings(BaseModel):
+class LetterSourceSettings(Section):
     name: str = "letters"
     path: Path
     receipt_date_from: Literal["convention", "mtime"] = "convention"
@@ -87,7 +100,7 @@ class LetterSourceSettings(BaseModel):
     large_print: bool = False
 
 
-class SmtpSettings(BaseModel):
+class SmtpSettings(Section):
     host: str | None = None  # None: the file transport writes .eml files under var/
     port: int = 587
     security: Literal["starttls", "tls", "none"] = "starttls"
@@ -96,19 +109,19 @@ class SmtpSettings(BaseModel):
     timeout_seconds: float = 30.0
 
 
-class OutboxSettings(BaseModel):
+class OutboxSettings(Section):
     max_acks_per_sender_per_day: int = Field(default=3, ge=1)
     max_attempts: int = Field(default=8, ge=1)
     backoff_seconds: float = Field(default=60.0, gt=0)
     batch_size: int = Field(default=50, ge=1)
 
 
-class ClassifierSettings(BaseModel):
+class ClassifierSettings(Section):
     model_path: Path | None = None  # None: the model shipped in classifier/models/
     confidence_threshold: float | None = None  # None: the threshold stored with the model
 
 
-class ReferenceSettings(BaseModel):
+class ReferenceSettings(Section):
     format: str = "{prefix}-{year}-{number:06d}"
     prefixes: dict[str, str] = {
         "complaint": "CMP",
@@ -118,13 +131,22 @@ class ReferenceSettings(BaseModel):
     }
 
 
+class WebSettings(Section):
+    """The staff web app (`intake serve`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secure_cookies: bool = True  # browsers send Secure cookies to localhost; behind TLS in production
+    behind_proxy: bool = False  # trust X-Forwarded-For / -Proto from the reverse proxy in front
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", env_nested_delimiter="__", extra="forbid")
 
     var_dir: Path = Path("var")
     database_url: str | None = None  # None: a SQLite file under var_dir
     log_level: str = "INFO"
-    poll_seconds: float = 60.0
+    poll_seconds: float = Field(default=60.0, gt=0)
     attachment_max_bytes: int = 10 * 1024 * 1024
     landlord: LandlordSettings = LandlordSettings()
     policy: PolicySettings = PolicySettings()
@@ -135,7 +157,16 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     classifier: ClassifierSettings = ClassifierSettings()
     references: ReferenceSettings = ReferenceSettings()
+    web: WebSettings = WebSettings()
     templates_dir: Path | None = None  # None: the templates/ folder shipped with the service
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        """One of the logging module's level names, in any case; stored upper-case as logging wants it."""
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+        return value.upper()
 
     @classmethod
     def settings_customise_sources(
@@ -153,15 +184,30 @@ class Settings(BaseSettings):
 
 
 def load_settings(config_file: Path | None = None, **overrides) -> Settings:
-    """Build and validate the settings, or raise ConfigurationError saying what is wrong."""
+    """Build and validate the settings, or raise ConfigurationError saying what is wrong.
+
+    Invariant: every mistake in the settings (a missing or unreadable TOML file, whether named by
+    ``--config`` or ``INTAKE_CONFIG``; broken TOML; an unknown key; a bad value) is a
+    ConfigurationError naming the file or the setting, never a traceback.
+    """
     if config_file is not None:
-        if not Path(config_file).is_file():
-            raise ConfigurationError(f"config file not found: {config_file}")
+        _check_config_file(config_file)
         os.environ["INTAKE_CONFIG"] = str(config_file)
+    elif os.environ.get("INTAKE_CONFIG"):
+        _check_config_file(Path(os.environ["INTAKE_CONFIG"]), " (named by INTAKE_CONFIG)")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigurationError(_describe(exc)) from exc
+    except tomllib.TOMLDecodeError as exc:  # tomllib puts "(at line N, column M)" in the message
+        raise ConfigurationError(f"config file {os.environ.get('INTAKE_CONFIG')} is not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:  # only the TOML file is read while settings are built
+        raise ConfigurationError(f"cannot read config file {os.environ.get('INTAKE_CONFIG')}: {exc}") from exc
+
+
+def _check_config_file(path: Path, named_by: str = "") -> None:
+    if not Path(path).is_file():
+        raise ConfigurationError(f"config file not found: {path}{named_by}")
 
 
 def _describe(exc: ValidationError) -> str:

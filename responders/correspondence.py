@@ -64,7 +64,8 @@ class Correspondence:
             lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, kind=AckKind.EXTENSION.value,
                              reason="no address to send the extension notice to: tell the resident another way")
             return None
-        context = extension_context(self._context(case, "", channel, now), previous_due, clock.due_at, reason)
+        context = extension_context(self._context(case, "", channel, now), previous_due, clock.due_at, reason,
+                                    self.policy.calendar.zone)
         first = _first_message_id(session, case)
         row = self._queue(session, case, AckKind.EXTENSION, channel, context, None, first, [first] if first else [], now)
         lifecycle.record(case, actor, EventAction.NOTICE_QUEUED, at=now, kind=AckKind.EXTENSION.value,
@@ -127,7 +128,7 @@ class Correspondence:
         if response not in clocks:
             clocks[response] = self.policy.response_clock(Stage(case.stage), case.received_at, now).due_at
         build = acknowledgement_context if channel == Channel.EMAIL else letter_context
-        return build(case, self.settings.landlord, clocks, understood_excerpt(resident_text))
+        return build(case, self.settings.landlord, clocks, understood_excerpt(resident_text), self.policy.calendar.zone)
 
     @property
     def domain(self) -> str:

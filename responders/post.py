@@ -37,7 +37,7 @@ from casework.vocabulary import AckKind, Actor, EventAction, OutboxStatus
 from responders.outbox import new_message_id
 from responders.render import (
     OMBUDSMAN, RenderedMessage, TemplateSet, acknowledgement_context, check_extension, describe_template_error,
-    long_date,
+    DEFAULT_ZONE, long_date,
     names_a_category, one_line, sample_context,
 )
 from responders.sender import OutboxSender
@@ -58,9 +58,10 @@ def render_letter(templates: TemplateSet, kind: str, context: Mapping[str, Any])
     return RenderedMessage(subject=one_line(heading), text=body.strip("\n") + "\n", html="")
 
 
-def letter_context(case: Case, landlord: LandlordSettings, clocks: Mapping[str, dt.datetime], understood: str) -> dict:
+def letter_context(case: Case, landlord: LandlordSettings, clocks: Mapping[str, dt.datetime], understood: str,
+                   zone: dt.tzinfo = DEFAULT_ZONE) -> dict:
     """The email context, with the one phrase that assumes email rewritten for post."""
-    context = acknowledgement_context(case, landlord, clocks, understood)
+    context = acknowledgement_context(case, landlord, clocks, understood, zone)
     context["how_to_correct"] = (
         f"write to us or call us on {landlord.phone}, quoting your reference {case.reference},"
         " and tell us what we got wrong"

@@ -12,7 +12,8 @@ Context variables (built by ``acknowledgement_context``):
     complaints_policy_url), ombudsman (name, address, phone, website); for the extension notice also
     previous_due, new_due and extension_reason (None in every other message); for a person's reply
     (``reply``) also reply_text, the words they wrote (None in every other message).
-Dates are written like "Friday 4 December 2026", in Europe/London.
+Dates are written like "Friday 4 December 2026", on the calendar of the policy's time zone
+(``ZoneInfo(settings.policy.timezone)``, passed in as ``zone``; Europe/London when not given).
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, select_auto
 from jinja2.sandbox import SandboxedEnvironment
 
 from casework.models import Case
-from core.settings import LandlordSettings
+from core.settings import LandlordSettings, PolicySettings
 from casework.vocabulary import AckKind, Category, ClockKind
 
 TEMPLATES_DIR = Path(__file__).parents[1] / "templates"
 PARTS = ("subject.txt", "body.txt", "body.html")
-LONDON = ZoneInfo("Europe/London")
+DEFAULT_ZONE = ZoneInfo(PolicySettings().timezone)  # for callers that cannot reach the policy
 
 # Since 13 January 2026 the Ombudsman takes new complaints by online form, not email:
 # there is deliberately no email address here.
@@ -141,9 +142,9 @@ def check_extension(text: str, context: Mapping[str, Any]) -> list[str]:
 
 
 def extension_context(context: dict[str, Any], previous_due: dt.datetime, new_due: dt.datetime,
-                      reason: str) -> dict[str, Any]:
+                      reason: str, zone: ZoneInfo = DEFAULT_ZONE) -> dict[str, Any]:
     """An acknowledgement context with the extension notice's new date, old date and reason."""
-    return {**context, "previous_due": long_date(previous_due), "new_due": long_date(new_due),
+    return {**context, "previous_due": long_date(previous_due, zone), "new_due": long_date(new_due, zone),
             "extension_reason": reason}
 
 
@@ -175,18 +176,20 @@ def names_a_category(rendered: RenderedMessage, reference: str) -> list[str]:
     return [word for word in CATEGORY_WORDS if word in text]
 
 
-def long_date(when: dt.datetime | dt.date | None) -> str | None:
-    """'Friday 4 December 2026', on the calendar of Europe/London."""
+def long_date(when: dt.datetime | dt.date | None, zone: ZoneInfo = DEFAULT_ZONE) -> str | None:
+    """'Friday 4 December 2026': a moment's date on the calendar of ``zone`` (a date is taken as it is)."""
     if when is None:
         return None
-    day = when.astimezone(LONDON).date() if isinstance(when, dt.datetime) else when
+    day = when.astimezone(zone).date() if isinstance(when, dt.datetime) else when
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def acknowledgement_context(
-    case: Case, landlord: LandlordSettings, clocks: Mapping[str, dt.datetime], understood: str
+    case: Case, landlord: LandlordSettings, clocks: Mapping[str, dt.datetime], understood: str,
+    zone: ZoneInfo = DEFAULT_ZONE,
 ) -> dict[str, Any]:
-    """Everything an acknowledgement template may use. ``clocks`` maps ClockKind to due times."""
+    """Everything an acknowledgement template may use. ``clocks`` maps ClockKind to due times; every
+    date is written on the calendar of ``zone``, the policy's time zone."""
     stage = case.stage or 1
     ack_clock, response_clock = _clock_kinds(stage)
     return {
@@ -198,9 +201,9 @@ def acknowledgement_context(
         "resident_name": case.resident_name or None,
         "resident_subject": case.subject or None,
         "understood": understood,
-        "received_on": long_date(case.received_at),
-        "acknowledgement_due": long_date(clocks.get(ack_clock)),
-        "response_due": long_date(clocks.get(response_clock)),
+        "received_on": long_date(case.received_at, zone),
+        "acknowledgement_due": long_date(clocks.get(ack_clock), zone),
+        "response_due": long_date(clocks.get(response_clock), zone),
         "how_to_correct": _how_to_correct(case.reference),
         "previous_due": None,  # the extension notice's three: set by extension_context
         "new_due": None,

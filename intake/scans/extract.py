@@ -53,13 +53,14 @@ def letter_facts(
     """What the letter says about its writer. ``references`` is a casework References (optional)."""
     lines = [line.strip() for line in text.splitlines()]
     address = find_address(lines, own_address)
+    ours = references.find(fix_reference_digits(text, references.ocr_pattern())) if references is not None else []
     return LetterFacts(
         name=find_name(lines, address),
         postal_address=address,
         postcode=_postcode_of(address),
         email=find_email(text, own_email),
         phone=find_phone(text, own_phone),
-        references=references.find(fix_reference_digits(text)) if references is not None else [],
+        references=ours,
     )
 
 
@@ -206,12 +207,18 @@ def _valid_uk_number(digits: str) -> bool:
     return digits.startswith("0") and len(digits) in (10, 11) and digits[1] in "123578"
 
 
-def fix_reference_digits(text: str) -> str:
-    """Correct O/I/l misread as digits inside reference-shaped tokens, e.g. CMP-2O26-0O0123."""
-    shape = re.compile(r"\b([A-Z]{2,5})([-_/ ]?)([0-9OIl]{4})([-_/ ]?)([0-9OIl]{3,10})\b")
+def fix_reference_digits(text: str, shape: re.Pattern[str]) -> str:
+    """Correct O/I/l misread as digits in the year and number of every reference ``shape`` matches
+    (``References.ocr_pattern()``: our prefixes, in the configured format), e.g. CMP-2O26-0O0123.
+    Everything outside those two parts, the prefix and separators included, is left as it was."""
+    return shape.sub(_digits_in_year_and_number, text)
 
-    def fix(match: re.Match[str]) -> str:
-        prefix, sep1, year, sep2, number = match.groups()
-        return f"{prefix}{sep1}{_as_digits(year)}{sep2}{_as_digits(number)}"
 
-    return shape.sub(fix, text)
+def _digits_in_year_and_number(match: re.Match[str]) -> str:
+    whole, offset, last = match.group(0), match.start(), 0
+    pieces: list[str] = []
+    spans = sorted(match.span(name) for name in ("year", "number") if name in match.re.groupindex)
+    for start, end in (span for span in spans if span[0] >= 0):
+        pieces += [whole[last:start - offset], _as_digits(whole[start - offset:end - offset])]
+        last = end - offset
+    return "".join(pieces) + whole[last:]

@@ -4,6 +4,8 @@ The post room's convention, in order: a date prefix on the file name (``2026-11-
 ``20261120_0001.tif``), else the nearest dated folder it sits in (``2026-11-20/scan 3.pdf``), else
 the file's modification time. ``mode="mtime"`` skips the convention. A convention date later than
 the scan itself cannot be right (a typo in a folder name), so the modification time wins then.
+Days are on the calendar of ``zone``, the policy's time zone (``ZoneInfo(settings.policy.timezone)``);
+Europe/London, the policy's default, when a caller cannot reach the policy.
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from casework.calendar import Calendar
+from core.settings import PolicySettings
 
 log = logging.getLogger(__name__)
-LONDON = ZoneInfo("Europe/London")
+DEFAULT_ZONE = ZoneInfo(PolicySettings().timezone)
 DATED_NAME = re.compile(r"^(?P<y>20\d\d)[-_.]?(?P<m>\d\d)[-_.]?(?P<d>\d\d)(?![0-9])")
 DATED_FOLDER = re.compile(r"^(?P<y>20\d\d)[-_.]?(?P<m>\d\d)[-_.]?(?P<d>\d\d)$")
 
 
-def receipt_date(path: Path, root: Path, mode: str = "convention") -> tuple[dt.date, str]:
-    """The post-room date of a file under ``root`` and where it came from: filename, folder or mtime."""
-    scanned = scanned_at(path).astimezone(LONDON).date()
+def receipt_date(
+    path: Path, root: Path, mode: str = "convention", zone: ZoneInfo = DEFAULT_ZONE
+) -> tuple[dt.date, str]:
+    """The post-room date of a file under ``root`` and where it came from: filename, folder or mtime.
+    Never later than the scan's own date in ``zone``."""
+    scanned = scanned_at(path).astimezone(zone).date()
     if mode == "convention":
         for day, source in _convention_dates(path, root):
             if day <= scanned:
@@ -68,9 +74,9 @@ def scanned_at(path: Path) -> dt.datetime:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
 
 
-def start_of_day(day: dt.date) -> dt.datetime:
-    """00:00 Europe/London on ``day``, aware: a letter's received_at."""
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=LONDON)
+def start_of_day(day: dt.date, zone: ZoneInfo = DEFAULT_ZONE) -> dt.datetime:
+    """00:00 in ``zone`` on ``day``, aware: a letter's received_at."""
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone)
 
 
 def scanning_lag(calendar: Calendar, received_at: dt.datetime, scanned_at: dt.datetime) -> int:

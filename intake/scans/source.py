@@ -7,7 +7,7 @@ folders this source files things into. Each complete file is read here, before a
 transaction (OCR is slow), and yielded with its bytes. A file that cannot be read is yielded too,
 with ``details["unreadable"]``, so its bytes are stored and staff see it; ``done`` then moves it to
 ``quarantine/`` with a note saying why, where a readable one goes to ``processed/<today>/``.
-Nothing is ever deleted.
+Nothing is ever deleted. Receipt days, received_at and <today> are in the policy's time zone.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+from zoneinfo import ZoneInfo
 
 from core.errors import ConfigurationError, SourceUnavailable, UnreadableSubmission
 from core.settings import LetterSourceSettings
 from intake.items import RawItem
 from intake.scans.ocr import installed_languages, read_document
-from intake.scans.receipt import LONDON, receipt_date, scanned_at, start_of_day
+from intake.scans.receipt import DEFAULT_ZONE, receipt_date, scanned_at, start_of_day
 
 log = logging.getLogger(__name__)
 PROCESSED, QUARANTINE = "processed", "quarantine"
@@ -40,8 +41,10 @@ class Sighting:
 
 
 class LetterSource:
-    def __init__(self, settings: LetterSourceSettings, var_dir: Path) -> None:
+    def __init__(self, settings: LetterSourceSettings, var_dir: Path, zone: ZoneInfo = DEFAULT_ZONE) -> None:
+        """``zone`` is the policy's time zone: ``ZoneInfo(settings.policy.timezone)``."""
         self.settings = settings
+        self.zone = zone
         self.name = settings.name
         self.root = Path(settings.path)
         self.var_dir = Path(var_dir)
@@ -89,7 +92,7 @@ class LetterSource:
     def read(self, path: Path) -> RawItem:
         """The file as a RawItem, read (and OCR'd) now; an unreadable file says why in details."""
         data = path.read_bytes()
-        day, source = receipt_date(path, self.root, self.settings.receipt_date_from)
+        day, source = receipt_date(path, self.root, self.settings.receipt_date_from, self.zone)
         details = {
             "path": str(path), "text": None, "ocr_confidence": None, "pages": 0,
             "receipt_date_source": source, "scanned_at": scanned_at(path).isoformat(),
@@ -97,7 +100,7 @@ class LetterSource:
         details.update(self._text_details(data, path))
         return RawItem(
             source=self.name, kind="letter", natural_key=hashlib.sha256(data).hexdigest(), raw=data,
-            received_at=start_of_day(day), filename=self._relative(path), details=details,
+            received_at=start_of_day(day, self.zone), filename=self._relative(path), details=details,
         )
 
     def _text_details(self, data: bytes, path: Path) -> dict:
@@ -124,7 +127,7 @@ class LetterSource:
             target = move_aside(path, self.root / QUARANTINE / relative)
             write_note(target, item)
         else:
-            today = dt.datetime.now(LONDON).date().isoformat()
+            today = dt.datetime.now(self.zone).date().isoformat()
             target = move_aside(path, self.root / PROCESSED / today / relative)
         self._seen.pop(path, None)
         log.info("filed letter %s as %s", relative, target.relative_to(self.root))

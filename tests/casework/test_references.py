@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import re
 
 import pytest
 from sqlalchemy import select
@@ -94,3 +95,47 @@ def test_concurrent_worker_processes_on_postgresql_never_share_a_reference(postg
         taken = list(session.scalars(select(Case.reference)))
     assert len(taken) == 160 and len(set(taken)) == 160
     assert sorted(taken) == [f"CMP-2026-{n:06d}" for n in range(1, 161)]
+
+
+def test_the_shape_pattern_is_the_one_find_uses(references):
+    text = "re cmp/2026/000123, SR 2026 004411 and XCMP-2026-000009"
+    matches = [match.group(0) for match in references.shape_pattern().finditer(text)]
+    assert matches == ["cmp/2026/000123", "SR 2026 004411"]
+    assert [references.find(match)[0] for match in matches] == references.find(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "matched"),
+    [
+        ("Your ref: CMP-2O26-0O0123.", ["CMP-2O26-0O0123"]),  # O for 0
+        ("ref cmp 2026 OOl23 please", ["cmp 2026 OOl23"]),  # l for 1, any case in the prefix
+        ("SR-2O26-I2", ["SR-2O26-I2"]),  # I for 1
+        ("SR-2026-Oil", []),  # a word, not a number: no real digit in it
+        ("CMP-2026-000123Oxford", []),  # a letter straight after the number: not a reference
+        ("ABC-2026-000123", []),  # not one of our prefixes
+        ("CMP-2026-ooo123", []),  # lower-case o is not a misread 0
+    ],
+)
+def test_the_ocr_pattern_accepts_o_for_0_and_i_or_l_for_1_in_the_year_and_number(references, text, matched):
+    assert [match.group(0) for match in references.ocr_pattern().finditer(text)] == matched
+
+
+def test_on_clean_text_the_ocr_pattern_finds_what_find_finds(references):
+    text = "Re: CMP-2026-000123, my ref is cmp-2026-000124 and SR 2026 004411 (CPL-2026-7)"
+    found = [match.group(0) for match in references.ocr_pattern().finditer(text)]
+    assert [references.find(match)[0] for match in found] == references.find(text)
+
+
+def test_the_lookalike_pattern_masks_exactly_what_the_classifier_always_masked(references):
+    classifier_mask = re.compile(r"\b[a-z]{2,4}[-/]?20\d\d[-/]?\d{3,8}\b")
+    text = ("cmp-2026-000123 ha/2023/0042 sr2026000001 rep-2026-31197 (np-2026-22187). abcde-2026-1234 a-2026-123 "
+            "xx-2026-123456789 ab_2026_123456 cmp 2026 000123 man/00bn/lsc/2025/0417 june 2024 300")
+    assert [m.group(0) for m in references.lookalike_pattern().finditer(text)] == classifier_mask.findall(text)
+
+
+def test_the_lookalike_pattern_follows_a_configured_format():
+    references = References(ReferenceSettings(format="{prefix}/{number:010d}", prefixes={
+        "complaint": "C", "service_request": "S", "compliment": "P", "out_of_scope": "G"}))
+    lookalike = references.lookalike_pattern()
+    assert lookalike.fullmatch("C/0000000001") and lookalike.fullmatch("HA/1234")
+    assert not lookalike.search("C/12 flat 1234") and not lookalike.search("C/12345678901")

@@ -22,6 +22,12 @@ def test_prepare_masks_emails_phone_numbers_and_our_references():
     assert "07700" not in text and "example.com" not in text and "000123" not in text
 
 
+def test_prepare_masks_anyones_reference_in_the_default_shape_but_not_a_year_and_an_amount():
+    text = "Contractor job HA/2023/0042, your ref cmp2026000001, tribunal ref lsc/2025/0417; since june 2024 300 pounds"
+    assert prepare("", text) == (
+        "contractor job reftok , your ref reftok , tribunal ref reftok ; since june 2024 300 pounds")
+
+
 def test_prepare_repairs_common_ocr_confusions():
     assert prepare("", "There is m0uld in the b1ock and the ﬂat is cold") == "there is mould in the block and the flat is cold"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,7 +29,7 @@ def settings(tmp_path, letters_dir) -> Settings:
 
 @pytest.fixture
 def source(settings, tmp_path) -> LetterSource:
-    made = LetterSource(settings.letters, tmp_path / "var")
+    made = LetterSource(settings.letters, tmp_path / "var", ZoneInfo(settings.policy.timezone))  # as scheduler.py
     yield made
     made.close()
 

@@ -6,7 +6,7 @@ import pytest
 
 from casework.references import References
 from core.settings import LandlordSettings, ReferenceSettings
-from intake.scans.extract import find_phone, find_postcode, letter_facts
+from intake.scans.extract import find_phone, find_postcode, fix_reference_digits, letter_facts
 from tests.letters.scans import LETTER
 
 LANDLORD = LandlordSettings()
@@ -76,6 +76,20 @@ def test_it_finds_uk_phone_numbers_but_not_the_landlords(text, phone):
 def test_it_finds_our_references_even_when_ocr_misreads_digits():
     text = "Your ref: CMP-2O26-0O0123 and SR 2026 000042, not ABC-2026-1."
     assert facts(text).references == ["CMP-2026-000123", "SR-2026-000042"]
+
+
+def test_ocr_misreads_are_corrected_only_in_the_year_and_number_of_our_references():
+    shape = References(ReferenceSettings()).ocr_pattern()
+    text = "Ref cmp 2O26 OOl23. Oil, SR-2026-Oil, ABC-2O26-OOl and CMP-2026-000123Oxford stay as written"
+    assert fix_reference_digits(text, shape) == (
+        "Ref cmp 2026 00123. Oil, SR-2026-Oil, ABC-2O26-OOl and CMP-2026-000123Oxford stay as written")
+
+
+def test_misread_references_are_found_in_a_configured_format():
+    references = References(ReferenceSettings(format="{prefix}/{number:05d}", prefixes={
+        "complaint": "C", "service_request": "S", "compliment": "P", "out_of_scope": "G"}))
+    found = letter_facts("Please quote c/OOl23 (and G/0O0I2), not X/00001.", references=references)
+    assert found.references == ["C/00123", "G/00012"]
 
 
 def test_a_letter_without_any_address_gives_none():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from casework.calendar import Calendar
 from intake.scans.receipt import receipt_date, scanning_lag, scanning_lag_note, start_of_day
@@ -52,6 +53,16 @@ def test_received_at_is_midnight_in_london_even_in_summer_time():
     start = start_of_day(dt.date(2026, 7, 1))
     assert start.utcoffset() == dt.timedelta(hours=1)
     assert start.astimezone(dt.UTC) == dt.datetime(2026, 6, 30, 23, 0, tzinfo=dt.UTC)
+
+
+def test_the_receipt_date_and_its_midnight_are_on_the_calendar_of_the_zone_given(tmp_path):
+    auckland = ZoneInfo("Pacific/Auckland")  # 15:00 UTC on Thursday 26 November is 04:00 on Friday 27th there
+    path = make(tmp_path, "scan 3.pdf")
+    assert receipt_date(path, tmp_path, "mtime", auckland) == (dt.date(2026, 11, 27), "mtime")
+    dated = make(tmp_path, "2026-11-27/scan.pdf")  # not after the scan on Auckland's calendar, so it counts
+    assert receipt_date(dated, tmp_path, zone=auckland) == (dt.date(2026, 11, 27), "folder")
+    start = start_of_day(dt.date(2026, 11, 27), auckland)
+    assert start.astimezone(dt.UTC) == dt.datetime(2026, 11, 26, 11, 0, tzinfo=dt.UTC)
 
 
 def test_scanning_lag_counts_the_working_days_used_before_the_scan():

@@ -66,6 +66,19 @@ def test_a_letter_becomes_a_raw_item_with_its_text_hash_and_post_room_date(sourc
     assert dt.datetime.fromisoformat(details["scanned_at"]).tzinfo is not None
 
 
+def test_a_letter_is_received_at_midnight_in_the_policys_time_zone(settings, letters_dir, tmp_path):
+    auckland = ZoneInfo("Pacific/Auckland")
+    source = LetterSource(settings.letters, tmp_path / "var", auckland)
+    (letters_dir / "2026-11-20").mkdir()
+    settle(save_text_pdf(letters_dir / "2026-11-20" / "a.pdf", LETTER))
+    [item] = drain(source)
+    assert item.received_at.tzinfo is auckland
+    assert item.received_at.isoformat() == "2026-11-20T00:00:00+13:00"
+    source.done(item)
+    today = dt.datetime.now(auckland).date().isoformat()
+    assert (letters_dir / "processed" / today / "2026-11-20" / "a.pdf").exists()
+
+
 def test_done_moves_a_read_letter_to_processed_under_todays_date(source, letters_dir):
     (letters_dir / "2026-11-20").mkdir()
     settle(save_text_pdf(letters_dir / "2026-11-20" / "a.pdf", LETTER))

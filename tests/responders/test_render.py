@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from zoneinfo import ZoneInfo
 
 import pytest
 from jinja2 import UndefinedError
@@ -14,6 +15,7 @@ from responders.render import (
     TEMPLATES_DIR,
     TemplateSet,
     acknowledgement_context,
+    extension_context,
     long_date,
     names_a_category,
     sample_context,
@@ -168,6 +170,27 @@ def test_due_dates_are_written_out_on_the_london_calendar():
     assert long_date(dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)) == "Friday 4 December 2026"
     assert long_date(dt.datetime(2026, 6, 5, 23, 30, tzinfo=dt.UTC)) == "Saturday 6 June 2026"  # BST
     assert long_date(None) is None
+
+
+def test_due_dates_are_written_out_on_the_calendar_of_the_zone_given():
+    friday_noon = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+    assert long_date(friday_noon, ZoneInfo("Pacific/Auckland")) == "Saturday 5 December 2026"
+    assert long_date(dt.datetime(2026, 6, 5, 23, 30, tzinfo=dt.UTC), ZoneInfo("UTC")) == "Friday 5 June 2026"
+    assert long_date(dt.date(2026, 6, 5), ZoneInfo("Pacific/Auckland")) == "Friday 5 June 2026"  # a date is a date
+
+
+def test_every_date_in_the_context_is_on_the_policys_calendar():
+    auckland = ZoneInfo("Pacific/Auckland")  # 13 hours ahead of UTC in December: every date is the next day
+    received = dt.datetime(2026, 11, 20, 11, 30, tzinfo=dt.UTC)
+    case = Case(reference="CMP-2026-000042", category=Category.COMPLAINT, stage=1, received_at=received)
+    clocks = {ClockKind.ACK_STAGE1: dt.datetime(2026, 11, 27, 11, 0, tzinfo=dt.UTC),
+              ClockKind.RESPONSE_STAGE1: dt.datetime(2026, 12, 4, 11, 0, tzinfo=dt.UTC)}
+    context = acknowledgement_context(case, LandlordSettings(), clocks, "The roof leaks.", auckland)
+    assert (context["received_on"], context["acknowledgement_due"], context["response_due"]) == (
+        "Saturday 21 November 2026", "Saturday 28 November 2026", "Saturday 5 December 2026")
+    new_due = dt.datetime(2026, 12, 18, 11, 0, tzinfo=dt.UTC)
+    extended = extension_context(context, clocks[ClockKind.RESPONSE_STAGE1], new_due, "A surveyor's report.", auckland)
+    assert (extended["previous_due"], extended["new_due"]) == ("Saturday 5 December 2026", "Saturday 19 December 2026")
 
 
 def test_the_context_names_the_category_in_plain_words_and_gives_landlord_and_ombudsman():
