@@ -3,7 +3,7 @@ the worker. ``create_app(staff)`` builds it; ``scheduler.build_staff`` wires a `
 ``intake serve`` runs it with uvicorn.
 
 Invariants, held by ``Guard`` for every request:
-* every path but ``PUBLIC`` (the login page, the health check, static files) needs a session, else
+* every path but ``PUBLIC`` (the login page, the health check) and static files needs a session, else
   a redirect to /login (a GET) or 401 (anything else);
 * every request that is not GET or HEAD carries the session's CSRF token (the form field
   ``csrf_token`` or the ``X-CSRF-Token`` header htmx sends), else 403 and nothing happens; the login
@@ -28,10 +28,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from triage import sessions
 from triage.staff import Staff
-from triage.views import admin, auth, case, operations, queue
+from triage.views import admin, auth, case, contact, operations, queue
 
 STATIC = Path(__file__).parent / "static"
-PUBLIC = ("/login", "/healthz", "/static/")
+PUBLIC = ("/login", "/healthz")  # exactly these paths: a new '/login-attempts' or '/healthz/details' is not public
+PUBLIC_PREFIX = "/static/"
 SAFE_METHODS = ("GET", "HEAD")
 LOGIN_CSRF_COOKIE = "intake_login_csrf"
 SECURITY_HEADERS = {
@@ -47,7 +48,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(staff: Staff) -> Starlette:
-    routes = [*auth.routes, *queue.routes, *case.routes, *operations.routes, *admin.routes,
+    routes = [*auth.routes, *queue.routes, *case.routes, *contact.routes, *operations.routes, *admin.routes,
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes)
     app.state.staff = staff
@@ -80,7 +81,7 @@ class Guard:
     async def _refusal(self, request: Request) -> Response | None:
         """A response that stops the request here, or None to let it through with its user set."""
         request.state.user = self._signed_in(request)
-        if request.url.path.startswith(PUBLIC):
+        if request.url.path in PUBLIC or request.url.path.startswith(PUBLIC_PREFIX):
             return await self._login_csrf(request) if request.url.path == "/login" else None
         if request.state.user is None:
             if request.method in SAFE_METHODS:

@@ -11,6 +11,8 @@ Fixtures:
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -124,3 +126,40 @@ def signed_in(page, server: Server, email: str = "alice@landlord.org"):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{server.url}/")
     return page
+
+
+# Helpers added for the security and screenshot tests (the fixtures above are unchanged).
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    server.process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def serving(var_dir: Path, extra_env: dict | None = None):
+    """A server of its own for one test or module (e.g. one whose sign-ins get throttled)."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    server = start_server(var_dir, extra_env=extra_env)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def log_contact(server: Server, name: str, notes: str, *, channel: str = "phone", email: str | None = None,
+                address: str | None = None, by: str = "alice@landlord.org", on: str | None = None) -> str:
+    """A logged phone call or visit made into a case through `intake case log-contact`; its reference."""
+    args = ["case", "log-contact", "--channel", channel, "--name", name, "--notes", notes, "--by", by]
+    args += ["--email", email] if email else []
+    args += ["--address", address] if address else []
+    args += ["--on", on] if on else []
+    return server.intake(*args).stdout.strip().split()[-1]
+
+
+def case_json(server: Server, reference: str) -> dict:
+    return json.loads(server.intake("case", "show", reference, "--json").stdout)
+
+
+def csrf_token_of(page) -> str:
+    """The signed-in session's CSRF token, as the page's own forms carry it."""
+    return page.locator("input[name=csrf_token]").first.get_attribute("value")
