@@ -1,44 +1,358 @@
-"""A case (/cases/{reference}): its messages as inert text, clocks, audit trail, and every verb as a form."""
+"""A case (/cases/{reference}): its messages as inert text, its classification, clocks and audit trail,
+and every staff verb of ``casework.actions.Casework`` as a form.
+
+Nothing here decides a domain rule. A form posts to /cases/{reference}/{verb}; the verb runs as the
+signed-in person and either redirects back with what was done, or the page comes back with the
+verb's refusal as it is (status 409). What a resident sent is shown as text only: Jinja autoescapes
+it, attachments are only ever downloaded (octet-stream, ``attachment``, nosniff), and a scanned
+letter's stored page images are served as PNG and nothing else.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from typing import Any, Callable
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from casework.actions import Casework
+from casework.guards import find
+from casework.models import Attachment, Case, CaseEvent, OutboxMessage, Submission, utcnow
 from casework.queries import case_view
+from casework.vocabulary import (
+    CLOSING_OUTCOMES, WINDOWS, CaseStatus, Category, Channel, ClockKind, EventAction, Flag, HazardStep,
+)
 from core.errors import IntakeError
-from triage.render import page
+from responders.correspondence import Correspondence
+from triage.render import page, when
+
+PNG = b"\x89PNG\r\n\x1a\n"
+HAZARD_FLAGS = (Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD)
+
+CATEGORY_WORDS = {
+    Category.COMPLAINT: "complaint", Category.SERVICE_REQUEST: "service request", Category.COMPLIMENT: "compliment",
+    Category.OUT_OF_SCOPE: "out of scope",
+}
+CHANNEL_WORDS = {Channel.EMAIL: "email", Channel.LETTER: "letter", Channel.PHONE: "phone",
+                 Channel.IN_PERSON: "in person"}
+OUTCOME_WORDS = {"upheld": "upheld", "partly_upheld": "partly upheld", "not_upheld": "not upheld",
+                 "resolved": "resolved", "withdrawn": "withdrawn", "merged": "merged"}
+STEP_WORDS = {HazardStep.INVESTIGATED: "investigation concluded", HazardStep.SUMMARY_SENT: "written summary sent",
+              HazardStep.MADE_SAFE: "made safe"}
+CLOCK_WORDS = {
+    ClockKind.ACK_STAGE1: "Stage 1 acknowledgement",
+    ClockKind.RESPONSE_STAGE1: "Stage 1 response",
+    ClockKind.ACK_STAGE2: "Stage 2 acknowledgement",
+    ClockKind.RESPONSE_STAGE2: "Stage 2 response",
+    ClockKind.EMERGENCY_HAZARD: "Emergency hazard: investigate and make safe (Awaab's Law)",
+    ClockKind.DAMP_MOULD: "Damp and mould: investigate (Awaab's Law)",
+    ClockKind.DAMP_MOULD_SUMMARY: "Damp and mould: written summary (Awaab's Law)",
+    ClockKind.DAMP_MOULD_SAFE: "Damp and mould: make safe (Awaab's Law)",
+    ClockKind.FRONTLINE: "Frontline step",
+    ClockKind.ESCALATION_WINDOW: "Window for asking for stage 2",
+    ClockKind.SATISFACTION_WINDOW: "Satisfaction window (the case then closes)",
+}
+ACTION_WORDS = {
+    EventAction.CASE_OPENED: "case opened", EventAction.REPLY_RECEIVED: "resident's reply received",
+    EventAction.AUTO_REPLY_RECEIVED: "automatic reply received", EventAction.CLASSIFIED: "classified",
+    EventAction.SCANNING_LAG: "letter scanned late", EventAction.HELD_FOR_TRIAGE: "held for triage",
+    EventAction.NO_ACKNOWLEDGEMENT: "nothing could be sent", EventAction.ACKNOWLEDGEMENT_QUEUED: "acknowledgement queued",
+    EventAction.ACKNOWLEDGEMENT_SENT: "acknowledgement sent", EventAction.ACKNOWLEDGEMENT_FAILED: "sending failed",
+    EventAction.LETTER_SENT_TO_PRINT: "letter sent to print", EventAction.NOTICE_QUEUED: "notice queued",
+    EventAction.NOTICE_SENT: "notice sent", EventAction.REPLY_QUEUED: "reply to the resident queued",
+    EventAction.CLOCK_OVERDUE: "clock overdue", EventAction.AUTO_CLOSED: "closed automatically",
+    EventAction.ESCALATED: "escalated to stage 2", EventAction.RECATEGORISED: "became a complaint",
+    EventAction.ASSIGNED: "assigned", EventAction.RECLASSIFIED: "reclassified", EventAction.RELEASED: "released",
+    EventAction.ACKNOWLEDGED_OTHERWISE: "acknowledged another way", EventAction.CONTACT_LOGGED: "contact logged",
+    EventAction.LINKED: "linked", EventAction.MERGED: "duplicate merged in", EventAction.MERGED_INTO: "merged into",
+    EventAction.SPLIT: "split", EventAction.CLOCK_EXTENDED: "clock extended", EventAction.RESPONDED: "response recorded",
+    EventAction.HAZARD_STEP: "Awaab's Law step", EventAction.CLOSED: "closed", EventAction.REOPENED: "reopened",
+    EventAction.RERUN: "re-run requested",
+}
+# The detail of an event worth a line in the trail, in this order; the rest stays in `intake case show --json`.
+DETAIL_KEYS = ("category", "flags", "reason", "assignee", "previous", "outcome", "kind", "channel", "outbox_status",
+               "subject", "days", "new_due", "other", "into", "duplicate", "new_case", "from_case", "step", "note",
+               "reasons", "handler", "window", "stage", "previous_reason", "previous_outcome", "error")
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
-def show(request: Request, error: str | None = None, status: int = 200) -> Response:
+# -- the page ------------------------------------------------------------------------------------------
+
+
+def show(request: Request, error: str | None = None, status: int = 200, **extra: Any) -> Response:
     reference = request.path_params["reference"]
-    with request.app.state.staff.db.sessions() as session:
+    staff = request.app.state.staff
+    now, zone = utcnow(), ZoneInfo(staff.settings.policy.timezone)
+    with staff.db.sessions() as session:
         try:
-            view = case_view(session, reference)
+            view = case_page(session, reference, now, zone)
         except IntakeError as exc:
             return page(request, "not_found.html", status_code=404, message=str(exc))
+    context = {"reply_preview": None, "reply_text": "", **_choices(), **extra}
     return page(request, "case.html", status_code=status, case=view, error=error,
-                done=request.query_params.get("done"))
+                done=request.query_params.get("done"), today=now.astimezone(zone).date().isoformat(), **context)
 
 
-async def assign(request: Request) -> Response:
-    form = await request.form()
-    return _act(request, lambda casework, ref, by: casework.assign(ref, str(form.get("to", "")).strip(), by=by),
-                "assigned")
+def case_page(session, reference: str, now: dt.datetime, zone: ZoneInfo) -> dict:
+    """Everything the page shows, read in one session: plain values, nothing lazy."""
+    base = case_view(session, reference)
+    case = find(session, reference)
+    events = list(case.events)
+    return {
+        **base, "confidence": case.confidence, "model_version": case.model_version, "subject": case.subject,
+        "category_words": CATEGORY_WORDS.get(case.category, case.category),
+        "hazard": any(flag in case.flags for flag in HAZARD_FLAGS),
+        "messages": _messages(session, case),
+        "classifications": [_classified(event) for event in events if event.action == EventAction.CLASSIFIED],
+        "clocks": [_clock(clock, events, now) for clock in case.clocks],
+        "trail": [_event(event, zone) for event in events],
+    }
 
 
-def _act(request: Request, verb, done: str) -> Response:
-    """Run a casework verb as the signed-in person; a refusal is shown on the case page as it is."""
-    reference = request.path_params["reference"]
+def _messages(session, case: Case) -> list[dict]:
+    """The submissions and our outbox rows, oldest first, interleaved by time."""
+    inbound = [{
+        "direction": "in", "at": submission.received_at, "id": submission.id,
+        "channel": CHANNEL_WORDS.get(submission.kind, submission.kind), "sender": submission.sender,
+        "subject": submission.subject, "text": submission.extracted_text or "", "disposition": submission.disposition,
+        "reason": submission.reason,
+        "attachments": [_attachment(a, submission) for a in submission.attachments],
+    } for submission in case.submissions]
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id).order_by(OutboxMessage.id))
+    outbound = [{
+        "direction": "out", "at": row.created_at, "id": row.id, "kind": row.kind.replace("_", " "),
+        "channel": CHANNEL_WORDS.get(row.channel, row.channel),
+        "to": row.to_address or ", ".join(row.postal_address or []), "subject": row.subject, "text": row.text_body,
+        "status": row.status, "reason": row.reason, "sent_at": row.sent_at,
+    } for row in rows]
+    return sorted(inbound + outbound, key=lambda message: (message["at"], message["direction"] == "out"))
+
+
+def _attachment(attachment: Attachment, submission: Submission) -> dict:
+    page_image = (submission.kind == Channel.LETTER and attachment.content_type == "image/png"
+                  and (attachment.filename or "").startswith("page-") and attachment.data is not None)
+    return {"id": attachment.id, "filename": attachment.filename or f"attachment-{attachment.id}",
+            "content_type": attachment.content_type, "size": attachment.size, "stored": attachment.data is not None,
+            "truncated": attachment.truncated, "page": page_image}
+
+
+def _classified(event: CaseEvent) -> dict:
+    detail = event.detail or {}
+    return {"at": event.at, "submission_id": event.submission_id, "category": detail.get("category"),
+            "confidence": event.confidence, "model_version": event.model_version,
+            "flags": detail.get("flags") or [], "explanation": detail.get("explanation") or []}
+
+
+def _clock(clock, events: list[CaseEvent], now: dt.datetime) -> dict:
+    extensions = [event.detail for event in events
+                  if event.action == EventAction.CLOCK_EXTENDED and (event.detail or {}).get("clock") == clock.kind]
+    return {"kind": clock.kind, "words": CLOCK_WORDS.get(clock.kind, clock.kind.replace("_", " ")),
+            "starts_at": clock.starts_at, "due_at": clock.due_at, "met_at": clock.met_at, "rule": clock.rule,
+            "window": clock.kind in WINDOWS, "extended_by_days": clock.extended_by_days,
+            "overdue": clock.met_at is None and clock.kind not in WINDOWS and clock.due_at < now,
+            "met_late": clock.met_at is not None and clock.met_at > clock.due_at,
+            "extensions": [{"days": e.get("days"), "reason": e.get("reason")} for e in extensions]}
+
+
+def _event(event: CaseEvent, zone: ZoneInfo) -> dict:
+    detail = event.detail or {}
+    parts = [(key.replace("_", " "), _value(detail[key], zone)) for key in DETAIL_KEYS if detail.get(key) not in (None, "", [])]
+    return {"at": event.at, "actor": event.actor, "action": event.action,
+            "words": ACTION_WORDS.get(event.action, event.action.replace("_", " ")), "detail": parts}
+
+
+def _value(value: Any, zone: ZoneInfo) -> str:
+    """A detail value for people: lists joined, a stored moment written in the landlord's time zone."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in value.items() if v not in (None, "", []))
+    if isinstance(value, str) and ISO.match(value):
+        try:
+            return when(dt.datetime.fromisoformat(value), zone)
+        except ValueError:
+            return value
+    return _plain(value)
+
+
+def _plain(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _choices() -> dict:
+    return {"categories": [(str(c), CATEGORY_WORDS[c]) for c in Category], "flag_choices": [str(f) for f in Flag],
+            "outcomes": [(str(o), OUTCOME_WORDS[o]) for o in CLOSING_OUTCOMES],
+            "steps": [(str(s), STEP_WORDS[s]) for s in HazardStep],
+            "ack_channels": [(str(c), CHANNEL_WORDS[c]) for c in (Channel.PHONE, Channel.IN_PERSON, Channel.LETTER,
+                                                                  Channel.EMAIL)],
+            "statuses": CaseStatus}
+
+
+# -- files: downloaded, never rendered -----------------------------------------------------------------
+
+
+def attachment(request: Request) -> Response:
+    found = _file(request)
+    if found is None:
+        return page(request, "not_found.html", status_code=404, message="That case has no such attachment stored.")
+    return Response(found["data"], media_type="application/octet-stream", headers={
+        "content-disposition": _disposition("attachment", found["filename"]), "x-content-type-options": "nosniff"})
+
+
+def page_image(request: Request) -> Response:
+    """A scanned letter's stored page: PNG only (checked by type and by its first bytes), else 404."""
+    found = _file(request)
+    if (found is None or found["content_type"] != "image/png" or found["channel"] != Channel.LETTER
+            or not found["data"].startswith(PNG)):
+        return page(request, "not_found.html", status_code=404, message="That case has no such page image.")
+    return Response(found["data"], media_type="image/png", headers={
+        "content-disposition": _disposition("inline", found["filename"]), "x-content-type-options": "nosniff"})
+
+
+def _file(request: Request) -> dict | None:
+    """An attachment only when it belongs to a message on this case and its bytes are stored."""
+    reference = request.path_params["reference"].strip().upper()
+    with request.app.state.staff.db.sessions() as session:
+        row = session.execute(
+            select(Attachment.id, Attachment.filename, Attachment.content_type, Attachment.data, Submission.kind)
+            .join(Submission, Attachment.submission_id == Submission.id)
+            .join(Case, Submission.case_id == Case.id)
+            .where(Case.reference == reference, Attachment.id == request.path_params["attachment_id"])).first()
+    if row is None or row.data is None:
+        return None
+    return {"filename": row.filename or f"attachment-{row.id}", "content_type": row.content_type,
+            "data": bytes(row.data), "channel": row.kind}
+
+
+def _disposition(how: str, filename: str) -> str:
+    """A header-safe Content-Disposition: an ASCII fallback name and the real one percent-encoded."""
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("._") or "file"
+    return f"{how}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+# -- the verbs -----------------------------------------------------------------------------------------
+
+
+class FormError(ValueError):
+    """A form field that is not what it must be (not a domain rule: a date that is not a date)."""
+
+
+def _text(form, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _optional(form, name: str) -> str | None:
+    return _text(form, name) or None
+
+
+def _on(form) -> dt.date | None:
+    value = _text(form, "on")
+    if not value:
+        return None
     try:
-        verb(request.app.state.staff.casework, reference, request.state.user.email)
-    except IntakeError as exc:
-        return show(request, error=str(exc), status=409)
-    return RedirectResponse(f"/cases/{reference}?done={done}", status_code=303)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise FormError(f"“{value}” is not a date: use the date picker or YYYY-MM-DD") from None
+
+
+def _int(form, name: str, what: str) -> int:
+    try:
+        return int(_text(form, name))
+    except ValueError:
+        raise FormError(f"{what} must be a whole number") from None
+
+
+def verb(name: str, run: Callable[[Casework, str, str, Any], str | None], done: str) -> Route:
+    """A POST route for one verb: ``run(casework, reference, by, form)`` returns what was done (or None)."""
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        reference = request.path_params["reference"]
+        staff = request.app.state.staff
+        try:
+            said = await run_in_threadpool(run, staff.casework, reference, request.state.user.email, form)
+        except FormError as exc:
+            return await run_in_threadpool(show, request, str(exc), 400)
+        except IntakeError as exc:
+            return await run_in_threadpool(show, request, str(exc), 409)
+        return RedirectResponse(f"/cases/{quote(reference)}?done={quote(said or done)}", status_code=303)
+
+    endpoint.__name__ = name
+    return Route(f"/cases/{{reference}}/{name}", endpoint, methods=["POST"], name=f"case_{name}")
+
+
+def _split(casework: Casework, ref: str, by: str, form) -> str:
+    new = casework.split(ref, _text(form, "category"), by=by, on=_on(form))
+    return f"split: the new case is {new}"
+
+
+def _extend(casework: Casework, ref: str, by: str, form) -> str:
+    casework.extend(ref, _int(form, "days", "Days"), _text(form, "reason"), by=by, on=_on(form))
+    return "response clock extended"
+
+
+VERBS = [
+    verb("assign", lambda c, ref, by, f: c.assign(ref, _text(f, "to"), by=by), "assigned"),
+    verb("reclassify", lambda c, ref, by, f: c.reclassify(ref, _text(f, "category"), f.getlist("flags"), by=by),
+         "reclassified"),
+    verb("release", lambda c, ref, by, f: c.release(ref, by=by, note=_optional(f, "note")), "released"),
+    verb("acknowledge", lambda c, ref, by, f: c.acknowledge(ref, _text(f, "channel"), by=by, on=_on(f)),
+         "acknowledgement recorded"),
+    verb("link", lambda c, ref, by, f: c.link(ref, _text(f, "other"), by=by), "linked"),
+    verb("merge", lambda c, ref, by, f: c.merge(ref, _text(f, "into"), by=by), "merged"),
+    verb("split", _split, "split"),
+    verb("extend", _extend, "response clock extended"),
+    verb("reply", lambda c, ref, by, f: c.reply(ref, f.get("text") or "", by=by), "reply queued"),
+    verb("respond", lambda c, ref, by, f: c.respond(ref, outcome=_optional(f, "outcome"), by=by, on=_on(f)),
+         "response recorded"),
+    verb("escalate", lambda c, ref, by, f: c.escalate(ref, by=by, to=_optional(f, "to"), reasons=_optional(f, "reasons")),
+         "escalated to stage 2"),
+    verb("hazard", lambda c, ref, by, f: c.hazard(ref, _text(f, "step"), by=by, on=_on(f)), "Awaab's Law step recorded"),
+    verb("close", lambda c, ref, by, f: c.close(ref, _text(f, "outcome"), by=by, on=_on(f)), "closed"),
+    verb("reopen", lambda c, ref, by, f: c.reopen(ref, by=by, reason=_optional(f, "reason")), "reopened"),
+]
+
+
+# -- the reply's preview: rendered exactly as it would be queued, shown as text --------------------------
+
+
+async def preview(request: Request) -> Response:
+    form = await request.form()
+    text = form.get("text") if isinstance(form.get("text"), str) else ""
+    return await run_in_threadpool(_preview, request, text)
+
+
+def _preview(request: Request, text: str) -> Response:
+    staff = request.app.state.staff
+    correspondence = Correspondence(staff.settings, staff.templates, staff.casework.policy)
+    with staff.db.sessions() as session:
+        try:
+            case = find(session, request.path_params["reference"])
+            channel, rendered = correspondence.render_reply(case, text.strip())
+        except IntakeError as exc:
+            return page(request, "not_found.html", status_code=404, message=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a manager's broken template, shown rather than a 500
+            channel, rendered, problem = None, None, f"The reply template could not be rendered: {exc}"
+        else:
+            problem = None
+    shown = {"channel": CHANNEL_WORDS.get(channel) if channel else None, "rendered": rendered,
+             "problem": problem, "empty": not text.strip()}
+    if request.headers.get("hx-request") == "true":
+        return page(request, "case/reply_preview.html", reply_preview=shown,
+                    case={"reference": request.path_params["reference"]})
+    return show(request, reply_preview=shown, reply_text=text)
 
 
 routes = [
     Route("/cases/{reference}", show, methods=["GET"]),
-    Route("/cases/{reference}/assign", assign, methods=["POST"]),
+    Route("/cases/{reference}/attachments/{attachment_id:int}", attachment, methods=["GET"]),
+    Route("/cases/{reference}/pages/{attachment_id:int}", page_image, methods=["GET"]),
+    Route("/cases/{reference}/reply/preview", preview, methods=["POST"]),
+    *VERBS,
 ]
