@@ -38,7 +38,7 @@ from sqlalchemy import String, and_, cast, exists, func, literal, null, or_, sel
 from sqlalchemy.orm import Session, aliased
 
 from casework.lifecycle import PRIORITY
-from casework.models import Case, Clock, Submission, utcnow
+from casework.models import Case, Clock, Submission, User, utcnow
 from casework.vocabulary import WINDOWS, CaseStatus, Flag
 
 PAGE_SIZE = 50
@@ -141,7 +141,13 @@ def queue_count(session: Session, filters: QueueFilter = QueueFilter(), *, now: 
                 timezone: str = "Europe/London") -> int:
     """How many cases in the queue match the filters (one COUNT the database plans as it likes)."""
     now = now or utcnow()
-    query = select(func.count()).select_from(Case).where(_needs_a_person(), *_case_filters(filters, now, timezone))
+    due_before = _due_before(filters, now, timezone)
+    if due_before is None:
+        query = select(func.count()).select_from(Case).where(_needs_a_person(), *_case_filters(filters, now, timezone))
+    else:  # from the clocks falling due by then (an open case with an unmet clock needs a person)
+        query = select(func.count(func.distinct(Clock.case_id))).join(Case, Case.id == Clock.case_id).where(
+            _unmet(), Clock.due_at < due_before, Case.status.in_(QUEUE_STATUSES),
+            *_case_filters(filters, now, timezone, clocks=False))
     return session.scalar(query) or 0
 
 
@@ -189,8 +195,9 @@ def _has_clock(case=Case):
 
 
 def _needs_a_person():
-    return or_(Case.status == CaseStatus.HELD,
-               and_(Case.status == CaseStatus.OPEN, or_(Case.assignee.is_(None), _has_clock())))
+    """Held, or open and (unassigned or with an unmet clock); the status test first, for the indexes."""
+    return and_(Case.status.in_(QUEUE_STATUSES),
+                or_(Case.status == CaseStatus.HELD, Case.assignee.is_(None), _has_clock()))
 
 
 def _due_before(filters: QueueFilter, now: dt.datetime, timezone: str) -> dt.datetime | None:
@@ -250,9 +257,9 @@ def _case_filters(filters: QueueFilter, now: dt.datetime, timezone: str, *, cloc
         where.append(Case.stage == int(filters.stage))
     if filters.flag:
         flag = Flag(filters.flag).value  # a known flag only: it goes into a LIKE pattern
-        if flag == Flag.SAFEGUARDING:
-            where.append(Case.priority >= SAFEGUARDING_PRIORITY)  # the same thing, answered by an index
-        else:
+        if flag in PRIORITY:  # an open or held case with the flag has at least its priority: an index answers
+            where.append(Case.priority >= PRIORITY[Flag(flag)])
+        if flag != Flag.SAFEGUARDING:  # nothing else gives a priority of 100
             where.append(cast(Case.flags, String).like(f'%"{flag}"%'))
     if filters.assignee == UNASSIGNED_FILTER:
         where.append(Case.assignee.is_(None))
@@ -302,8 +309,10 @@ def _rows(session: Session, keys: Sequence[Cursor], now: dt.datetime) -> list[Qu
         return []
     cases = {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(ids)))}
     nearest: dict[int, Clock] = {}
-    for clock in session.scalars(select(Clock).where(Clock.case_id.in_(ids), _unmet()).order_by(Clock.due_at, Clock.id)):
-        nearest.setdefault(clock.case_id, clock)
+    # by case_id alone, so the planner reads each case's clocks and not every unmet clock; sifted here
+    for clock in session.scalars(select(Clock).where(Clock.case_id.in_(ids)).order_by(Clock.due_at, Clock.id)):
+        if clock.met_at is None and clock.kind not in WINDOW_KINDS:
+            nearest.setdefault(clock.case_id, clock)
     rows = []
     for key in keys:
         case, clock = cases[key.id], nearest.get(key.id)
@@ -314,3 +323,8 @@ def _rows(session: Session, keys: Sequence[Cursor], now: dt.datetime) -> list[Qu
             clock_due=clock.due_at if clock else None, overdue=bool(clock and clock.due_at < now)))
     return rows
 
+
+
+def people(session: Session) -> list[str]:
+    """The logins the queue can be filtered by: everyone who may sign in."""
+    return list(session.scalars(select(User.email).where(User.disabled_at.is_(None)).order_by(User.email)))
