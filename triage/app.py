@@ -4,7 +4,8 @@ the worker. ``create_app(staff)`` builds it; ``scheduler.build_staff`` wires a `
 
 Invariants, held by ``Guard`` for every request:
 * every path but ``PUBLIC`` (the login page, the health check) and static files needs a session, else
-  a redirect to /login (a GET) or 401 (anything else);
+  a redirect to /login (a GET) or 401 (anything else), decided before the body is read; a request
+  without a session may not send more than ``ANONYMOUS_BODY_LIMIT`` (413);
 * every request that is not GET or HEAD carries the session's CSRF token (the form field
   ``csrf_token`` or the ``X-CSRF-Token`` header htmx sends), else 403 and nothing happens; the login
   form carries the pre-session token of its own cookie;
@@ -34,6 +35,7 @@ STATIC = Path(__file__).parent / "static"
 PUBLIC = ("/login", "/healthz")  # exactly these paths: a new '/login-attempts' or '/healthz/details' is not public
 PUBLIC_PREFIX = "/static/"
 SAFE_METHODS = ("GET", "HEAD")
+ANONYMOUS_BODY_LIMIT = 64 * 1024  # a request without a session (the sign-in form) is small; refused past this
 LOGIN_CSRF_COOKIE = "intake_login_csrf"
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -68,26 +70,41 @@ class Guard:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        if request.method not in SAFE_METHODS:
-            body = await request.body()  # the CSRF check reads the form, and the route reads it again
-            request, receive = Request(scope, _replay(body)), _replay(body)
-        response = await self._refusal(request)
         send = _with_headers(send)
+        response = self._refusal(request)  # before any body is read: a stranger cannot make us buffer one
+        if response is None and request.method not in SAFE_METHODS:
+            body = await _body(request, None if request.state.user else ANONYMOUS_BODY_LIMIT)
+            if body is None:
+                response = PlainTextResponse("That request is too large.", status_code=413)
+            else:  # the CSRF check reads the form, and the route reads it again
+                request, receive = Request(scope, _replay(body)), _replay(body)
+                response = await self._csrf_refusal(request)
+        elif response is None and request.url.path == "/login":
+            request.state.login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
         if response is not None:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    async def _refusal(self, request: Request) -> Response | None:
-        """A response that stops the request here, or None to let it through with its user set."""
+    def _refusal(self, request: Request) -> Response | None:
+        """A response that stops the request here, or None to let it on (to the CSRF check) with its user set."""
         request.state.user = self._signed_in(request)
-        if request.url.path in PUBLIC or request.url.path.startswith(PUBLIC_PREFIX):
-            return await self._login_csrf(request) if request.url.path == "/login" else None
-        if request.state.user is None:
-            if request.method in SAFE_METHODS:
-                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-            return PlainTextResponse("Sign in first.", status_code=401)
-        if request.method not in SAFE_METHODS and not await _csrf_ok(request, request.state.user.csrf_token):
+        if _public(request.url.path) or request.state.user is not None:
+            return None
+        if request.method in SAFE_METHODS:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return PlainTextResponse("Sign in first.", status_code=401)
+
+    async def _csrf_refusal(self, request: Request) -> Response | None:
+        """For a request that is not GET or HEAD: 403 unless it carries the right CSRF token."""
+        if request.url.path == "/login":  # the login form's own check: its hidden field must match its cookie
+            if not await _csrf_ok(request, request.cookies.get(LOGIN_CSRF_COOKIE)):
+                return PlainTextResponse("This sign-in form has expired. Reload the page and try again.",
+                                         status_code=403)
+            return None
+        if _public(request.url.path):
+            return None
+        if not await _csrf_ok(request, request.state.user.csrf_token):
             return PlainTextResponse("This form has expired or did not come from this app. Go back, reload "
                                      "the page and try again.", status_code=403)
         return None
@@ -96,14 +113,25 @@ class Guard:
         with self.staff.db.transaction() as session:
             return sessions.lookup(session, request.cookies.get(sessions.COOKIE))
 
-    async def _login_csrf(self, request: Request) -> Response | None:
-        """The login form's own CSRF check: its hidden field must match its cookie (double submit)."""
-        if request.method in SAFE_METHODS:
-            request.state.login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+def _public(path: str) -> bool:
+    return path in PUBLIC or path.startswith(PUBLIC_PREFIX)
+
+
+async def _body(request: Request, limit: int | None) -> bytes | None:
+    """The whole body, or None as soon as it is longer than ``limit``."""
+    try:
+        if limit is not None and int(request.headers.get("content-length") or 0) > limit:
             return None
-        if not await _csrf_ok(request, request.cookies.get(LOGIN_CSRF_COOKIE)):
-            return PlainTextResponse("This sign-in form has expired. Reload the page and try again.", status_code=403)
+    except ValueError:
         return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _csrf_ok(request: Request, expected: str | None) -> bool:

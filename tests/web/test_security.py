@@ -10,6 +10,7 @@ import hashlib
 import inspect
 import json
 import re
+import socket
 import sqlite3
 from email.message import EmailMessage
 from pathlib import Path
@@ -336,6 +337,26 @@ def _asgi_get(app, path: str) -> int:
     with concurrent.futures.ThreadPoolExecutor(1) as thread:  # Playwright's sync API owns this thread's loop
         thread.submit(asyncio.run, app(scope, receive, send)).result()
     return next(message["status"] for message in sent if message["type"] == "http.response.start")
+
+
+def _raw_post(server, path: str, claimed_length: int, sent: bytes = b"csrf_token=x&email=a") -> str:
+    """A POST that claims a huge body and sends only a little of it; the first line of the answer, or '' when
+    the server is still waiting for the rest after a few seconds (i.e. it reads bodies before refusing)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/"
+                           f"x-www-form-urlencoded\r\nContent-Length: {claimed_length}\r\n\r\n".encode() + sent)
+        try:
+            return connection.recv(4096).decode("latin-1").split("\r\n")[0]
+        except TimeoutError:
+            return ""
+
+
+def test_a_stranger_cannot_make_the_app_read_a_huge_body(server):
+    """Refused before the body is read: without a session nobody can make the app buffer a gigabyte."""
+    assert _raw_post(server, "/cases/CMP-2026-000001/assign", 10**9).endswith("401 Unauthorized")
+    assert _raw_post(server, "/healthz", 10**9).split(" ")[1] in ("405", "413")
+    assert _raw_post(server, "/login", 10**9).endswith("413 Request Entity Too Large")
 
 
 # 4. Roles ----------------------------------------------------------------------------------------------------
