@@ -23,6 +23,7 @@ from pipeline.process import Pipeline
 from pipeline.runner import Runner
 from responders.post import LetterPrinter
 from responders.correspondence import Correspondence
+from triage.staff import Staff
 from responders.render import TemplateSet
 from responders.sender import OutboxSender
 from responders.transport import make_transport
@@ -68,6 +69,16 @@ def build_casework(settings: Settings, db: Database | None = None) -> Casework:
     policy = Policy(settings.policy)
     correspondence = build_correspondence(settings, TemplateSet(settings.templates_dir), policy)
     return Casework(db, policy, References(settings.references), correspondence)
+
+
+def build_staff(settings: Settings) -> Staff:
+    """What the staff web app needs: the verbs, and the pipeline to run one submission now."""
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    templates = TemplateSet(settings.templates_dir)
+    policy = Policy(settings.policy)
+    runner = Runner(db, [], build_pipeline(settings, templates, policy))
+    return Staff(settings, db, build_casework(settings, db), templates, runner.process)
 
 
 def build_correspondence(settings: Settings, templates: TemplateSet, policy: Policy) -> Correspondence:

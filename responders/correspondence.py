@@ -136,10 +136,15 @@ class Correspondence:
 
 
 def channel_for(case: Case) -> Channel | None:
-    """Email when we have an address, post when we only have a postal address, else none."""
-    if case.resident_email:
+    return reply_channel(case.resident_email, bool(case.resident_address))
+
+
+def reply_channel(email: str | None, has_postal_address: bool) -> Channel | None:
+    """The one channel rule: email when we have an address, post when we only have a postal address,
+    else none (the case then records that nothing could be sent)."""
+    if email:
         return Channel.EMAIL
-    if case.resident_address:
+    if has_postal_address:
         return Channel.LETTER
     return None
 

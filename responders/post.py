@@ -36,9 +36,8 @@ from core.settings import LandlordSettings, OutboxSettings
 from casework.vocabulary import AckKind, Actor, EventAction, OutboxStatus
 from responders.outbox import new_message_id
 from responders.render import (
-    OMBUDSMAN, RenderedMessage, TemplateSet, acknowledgement_context, check_extension, describe_template_error,
-    DEFAULT_ZONE, long_date,
-    names_a_category, one_line, sample_context,
+    DEFAULT_ZONE, OMBUDSMAN, RenderedMessage, TemplateSet, acknowledgement_context, check_extension,
+    describe_template_error, long_date, names_a_category, one_line, sample_context,
 )
 from responders.sender import OutboxSender
 
@@ -158,7 +157,7 @@ class LetterPrinter(OutboxSender):
         with self.db.sessions() as session:
             row = session.get_one(OutboxMessage, outbox_id)
             reference = row.case_id and session.get_one(Case, row.case_id).reference or "no-reference"
-            pdf = letter_pdf(row, reference, self.landlord, self.layout, now)
+            pdf = letter_pdf(row, reference, self.landlord, self.layout, now, self.policy.calendar.zone)
             name = f"{reference}-{row.kind}-{row.id}.pdf"
         return write_atomically(self.print_dir / name, pdf)
 
@@ -219,7 +218,8 @@ def fonts() -> tuple[str, str]:
     return "Helvetica", "Helvetica-Bold"
 
 
-def letter_pdf(row: OutboxMessage, reference: str, landlord: LandlordSettings, layout: Layout, now: dt.datetime) -> bytes:
+def letter_pdf(row: OutboxMessage, reference: str, landlord: LandlordSettings, layout: Layout, now: dt.datetime,
+               zone: dt.tzinfo = DEFAULT_ZONE) -> bytes:
     """The letter as an A4 PDF: text is drawn, never interpreted, so a resident's words stay inert."""
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
@@ -228,7 +228,7 @@ def letter_pdf(row: OutboxMessage, reference: str, landlord: LandlordSettings, l
     page = Page(pdf, layout, reference)
     page.letterhead(landlord)
     page.window_address(row.postal_address or [], landlord)
-    page.reference_and_date(reference, long_date(now))
+    page.reference_and_date(reference, long_date(now, zone))
     page.heading(row.subject)
     page.body(row.text_body)
     page.finish()
