@@ -35,6 +35,7 @@ from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, cast, exists, func, literal, null, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
 from casework.lifecycle import PRIORITY
@@ -154,8 +155,18 @@ def queue_count(session: Session, filters: QueueFilter = QueueFilter(), *, now: 
 def counts(session: Session, me: str, *, now: dt.datetime | None = None,
            timezone: str = "Europe/London") -> dict[str, int]:
     """The quick filters' sizes over the whole queue: what the filter bar shows as links."""
+    now = now or utcnow()
     quick = quick_filters(me)
-    return {name: queue_count(session, filters, now=now, timezone=timezone) for name, filters in quick.items()}
+    found = {name: queue_count(session, filters, now=now, timezone=timezone)
+             for name, filters in quick.items() if name not in ("overdue", "due_this_week")}
+    # overdue and due this week in one walk over the clocks due before Monday
+    monday = week_end(now, timezone)
+    overdue, this_week = session.execute(
+        select(func.count(func.distinct(sql_case((Clock.due_at < now, Clock.case_id)))),
+               func.count(func.distinct(Clock.case_id)))
+        .join(Case, Case.id == Clock.case_id)
+        .where(_unmet(), Clock.due_at < monday, Case.status.in_(QUEUE_STATUSES))).one()
+    return {**found, "overdue": overdue, "due_this_week": this_week}
 
 
 def quick_filters(me: str) -> dict[str, QueueFilter]:
