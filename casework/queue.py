@@ -19,9 +19,10 @@ case (the lowest id). So the sort key of a row is ``(tier, next due or never, id
 **Paging** is by keyset, never OFFSET: a cursor is the sort key of the last row shown, and the next page
 starts strictly after it. Each tier is one query that an index can answer in order: tiers 0 and 1 read
 ``ix_cases_queue (status, priority, id)`` and are small; tier 2 walks the unmet clocks in due order
-(``ix_clocks_open_due (met_at, due_at)``), keeping each case's nearest clock only; tiers 3 and 4 walk
-cases by status and id. A page asks the tiers in turn from the cursor's tier until it has enough rows,
-so a deep page costs about what the first one does.
+(``ix_clocks_open_due_kind (met_at, due_at, kind, case_id)``), keeping each case's nearest clock only
+(``ix_clocks_case_open_due (case_id, met_at, due_at, kind)``); tiers 3 and 4 walk cases by status and
+id. A page asks the tiers in turn from the cursor's tier until it has enough rows, so a deep page costs
+about what the first one does. (The indexes are migration 0006's; bench/bench_queue.py measures them.)
 
 **Filters** (``QueueFilter``) narrow every tier alike; ``counts`` gives the size of each quick filter.
 """
