@@ -57,6 +57,8 @@ def test_a_failed_submission_is_shown_with_its_error_and_re_run_takes_it_through
     row = table.get_by_role("row").filter(has_text="database is locked")
     assert "inbox" in row.inner_text() and str(submission_id) in row.inner_text()
     assert "black mould" not in page.content()  # the error, never the resident's words
+    other = page.context.new_page()  # a colleague with the same page open, who clicks second
+    other.goto(f"{server.url}/operations")
 
     row.get_by_role("button", name=f"Re-run submission {submission_id}").click()
     page.wait_for_url(f"**/operations?rerun={submission_id}*")
@@ -75,6 +77,9 @@ def test_a_failed_submission_is_shown_with_its_error_and_re_run_takes_it_through
     db.engine.dispose()
     assert EventAction.CASE_OPENED in actions
     assert page.get_by_role("status").get_by_role("link").count() == 1
+
+    other.get_by_role("button", name=f"Re-run submission {submission_id}").click()
+    assert f"submission {submission_id} has not failed" in other.get_by_role("alert").inner_text()
 
 
 def test_a_failed_outbox_row_is_retried_and_its_case_records_who_asked(page, server):
