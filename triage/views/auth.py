@@ -32,6 +32,8 @@ async def login(request: Request) -> Response:
             return _form(request, "Too many attempts. Wait a quarter of an hour, or ask an administrator.", 429)
         user = authenticate(session, email, password)
         sessions.record_attempt(session, email, client, succeeded=user is not None)
+        if user is not None:
+            sessions.end(session, request.cookies.get(sessions.COOKIE))  # never two sessions in one browser
         token = sessions.start(session, user) if user else None
     if token is None:
         await asyncio.sleep(0.5)
