@@ -187,6 +187,9 @@ def test_a_phone_contact_logged_from_the_form_lands_on_its_case(page, server):
     case = shown(server, reference)
     assert case["resident"]["email"] == "pat.caller@example.net"
     assert any(e["action"] == "contact_logged" and e["actor"] == BOB for e in case["events"])
+    for width, height in ((1366, 768), (768, 1024)):  # the page fits: nothing scrolls sideways
+        page.set_viewport_size({"width": width, "height": height})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
 def test_attachments_are_downloaded_never_rendered(page, server, tmp_path):
