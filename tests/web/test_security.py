@@ -521,3 +521,25 @@ def test_signing_out_deletes_the_session_on_the_server(browser, page, server):
     digest = hashlib.sha256(old["value"].encode()).hexdigest()
     with sqlite3.connect(Path(server.var_dir) / "intake.db") as db:
         assert db.execute("SELECT count(*) FROM web_sessions WHERE token_sha256 = ?", (digest,)).fetchone()[0] == 0
+
+
+# Admins manage people from the app ---------------------------------------------------------------------------
+
+def test_an_admin_adds_and_disables_a_person_and_sees_the_settings_with_secrets_masked(browser, server):
+    context = browser.new_context()
+    try:
+        page = signed_in(context.new_page(), server, "admin@landlord.org")
+        page.goto(server.url + "/admin/users")
+        page.get_by_label("Email").fill("carol@landlord.org")
+        page.get_by_label("Role").select_option("manager")
+        page.get_by_label("Password (at least 12 characters").fill("a-long-enough-passphrase")
+        page.get_by_role("button", name="Add").click()
+        assert page.get_by_role("row", name="carol@landlord.org").inner_text().split("\t")[1:3] == ["manager", "active"]
+        page.get_by_role("button", name="Disable carol@landlord.org").click()
+        assert "disabled" in page.get_by_role("row", name="carol@landlord.org").inner_text()
+        assert page.get_by_role("button", name="Disable admin@landlord.org").count() == 0  # never yourself
+        page.goto(server.url + "/admin/settings")
+        assert "database_url" in page.content() and "smtp.password" in page.content()
+        assert page.get_by_role("row", name="smtp.password").inner_text().endswith("not set")
+    finally:
+        context.close()
