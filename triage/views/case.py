@@ -24,63 +24,14 @@ from starlette.routing import Route
 
 from casework.actions import Casework
 from casework.guards import find
-from casework.models import Attachment, Case, CaseEvent, OutboxMessage, Submission, utcnow
-from casework.queries import case_view
-from casework.vocabulary import (
-    CLOSING_OUTCOMES, WINDOWS, CaseStatus, Category, Channel, ClockKind, EventAction, Flag, HazardStep,
-)
+from casework.models import Attachment, Case, Submission, utcnow
+from casework.vocabulary import Channel
 from core.errors import IntakeError
 from responders.correspondence import Correspondence
-from triage.render import page, when
+from triage.render import page
+from triage.views.case_page import CHANNEL_WORDS, case_page, choices
 
 PNG = b"\x89PNG\r\n\x1a\n"
-HAZARD_FLAGS = (Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD)
-
-CATEGORY_WORDS = {
-    Category.COMPLAINT: "complaint", Category.SERVICE_REQUEST: "service request", Category.COMPLIMENT: "compliment",
-    Category.OUT_OF_SCOPE: "out of scope",
-}
-CHANNEL_WORDS = {Channel.EMAIL: "email", Channel.LETTER: "letter", Channel.PHONE: "phone",
-                 Channel.IN_PERSON: "in person"}
-OUTCOME_WORDS = {"upheld": "upheld", "partly_upheld": "partly upheld", "not_upheld": "not upheld",
-                 "resolved": "resolved", "withdrawn": "withdrawn", "merged": "merged"}
-STEP_WORDS = {HazardStep.INVESTIGATED: "investigation concluded", HazardStep.SUMMARY_SENT: "written summary sent",
-              HazardStep.MADE_SAFE: "made safe"}
-CLOCK_WORDS = {
-    ClockKind.ACK_STAGE1: "Stage 1 acknowledgement",
-    ClockKind.RESPONSE_STAGE1: "Stage 1 response",
-    ClockKind.ACK_STAGE2: "Stage 2 acknowledgement",
-    ClockKind.RESPONSE_STAGE2: "Stage 2 response",
-    ClockKind.EMERGENCY_HAZARD: "Emergency hazard: investigate and make safe (Awaab's Law)",
-    ClockKind.DAMP_MOULD: "Damp and mould: investigate (Awaab's Law)",
-    ClockKind.DAMP_MOULD_SUMMARY: "Damp and mould: written summary (Awaab's Law)",
-    ClockKind.DAMP_MOULD_SAFE: "Damp and mould: make safe (Awaab's Law)",
-    ClockKind.FRONTLINE: "Frontline step",
-    ClockKind.ESCALATION_WINDOW: "Window for asking for stage 2",
-    ClockKind.SATISFACTION_WINDOW: "Satisfaction window (the case then closes)",
-}
-ACTION_WORDS = {
-    EventAction.CASE_OPENED: "case opened", EventAction.REPLY_RECEIVED: "resident's reply received",
-    EventAction.AUTO_REPLY_RECEIVED: "automatic reply received", EventAction.CLASSIFIED: "classified",
-    EventAction.SCANNING_LAG: "letter scanned late", EventAction.HELD_FOR_TRIAGE: "held for triage",
-    EventAction.NO_ACKNOWLEDGEMENT: "nothing could be sent", EventAction.ACKNOWLEDGEMENT_QUEUED: "acknowledgement queued",
-    EventAction.ACKNOWLEDGEMENT_SENT: "acknowledgement sent", EventAction.ACKNOWLEDGEMENT_FAILED: "sending failed",
-    EventAction.LETTER_SENT_TO_PRINT: "letter sent to print", EventAction.NOTICE_QUEUED: "notice queued",
-    EventAction.NOTICE_SENT: "notice sent", EventAction.REPLY_QUEUED: "reply to the resident queued",
-    EventAction.CLOCK_OVERDUE: "clock overdue", EventAction.AUTO_CLOSED: "closed automatically",
-    EventAction.ESCALATED: "escalated to stage 2", EventAction.RECATEGORISED: "became a complaint",
-    EventAction.ASSIGNED: "assigned", EventAction.RECLASSIFIED: "reclassified", EventAction.RELEASED: "released",
-    EventAction.ACKNOWLEDGED_OTHERWISE: "acknowledged another way", EventAction.CONTACT_LOGGED: "contact logged",
-    EventAction.LINKED: "linked", EventAction.MERGED: "duplicate merged in", EventAction.MERGED_INTO: "merged into",
-    EventAction.SPLIT: "split", EventAction.CLOCK_EXTENDED: "clock extended", EventAction.RESPONDED: "response recorded",
-    EventAction.HAZARD_STEP: "Awaab's Law step", EventAction.CLOSED: "closed", EventAction.REOPENED: "reopened",
-    EventAction.RERUN: "re-run requested",
-}
-# The detail of an event worth a line in the trail, in this order; the rest stays in `intake case show --json`.
-DETAIL_KEYS = ("category", "flags", "reason", "assignee", "previous", "outcome", "kind", "channel", "outbox_status",
-               "subject", "days", "new_due", "other", "into", "duplicate", "new_case", "from_case", "step", "note",
-               "reasons", "handler", "window", "stage", "previous_reason", "previous_outcome", "error")
-ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 # -- the page ------------------------------------------------------------------------------------------
@@ -95,102 +46,9 @@ def show(request: Request, error: str | None = None, status: int = 200, **extra:
             view = case_page(session, reference, now, zone)
         except IntakeError as exc:
             return page(request, "not_found.html", status_code=404, message=str(exc))
-    context = {"reply_preview": None, "reply_text": "", **_choices(), **extra}
+    context = {"reply_preview": None, "reply_text": "", **choices(), **extra}
     return page(request, "case.html", status_code=status, case=view, error=error,
                 done=request.query_params.get("done"), today=now.astimezone(zone).date().isoformat(), **context)
-
-
-def case_page(session, reference: str, now: dt.datetime, zone: ZoneInfo) -> dict:
-    """Everything the page shows, read in one session: plain values, nothing lazy."""
-    base = case_view(session, reference)
-    case = find(session, reference)
-    events = list(case.events)
-    return {
-        **base, "confidence": case.confidence, "model_version": case.model_version, "subject": case.subject,
-        "category_words": CATEGORY_WORDS.get(case.category, case.category),
-        "hazard": any(flag in case.flags for flag in HAZARD_FLAGS),
-        "messages": _messages(session, case),
-        "classifications": [_classified(event) for event in events if event.action == EventAction.CLASSIFIED],
-        "clocks": [_clock(clock, events, now) for clock in case.clocks],
-        "trail": [_event(event, zone) for event in events],
-    }
-
-
-def _messages(session, case: Case) -> list[dict]:
-    """The submissions and our outbox rows, oldest first, interleaved by time."""
-    inbound = [{
-        "direction": "in", "at": submission.received_at, "id": submission.id,
-        "channel": CHANNEL_WORDS.get(submission.kind, submission.kind), "sender": submission.sender,
-        "subject": submission.subject, "text": submission.extracted_text or "", "disposition": submission.disposition,
-        "reason": submission.reason,
-        "attachments": [_attachment(a, submission) for a in submission.attachments],
-    } for submission in case.submissions]
-    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id).order_by(OutboxMessage.id))
-    outbound = [{
-        "direction": "out", "at": row.created_at, "id": row.id, "kind": row.kind.replace("_", " "),
-        "channel": CHANNEL_WORDS.get(row.channel, row.channel),
-        "to": row.to_address or ", ".join(row.postal_address or []), "subject": row.subject, "text": row.text_body,
-        "status": row.status, "reason": row.reason, "sent_at": row.sent_at,
-    } for row in rows]
-    return sorted(inbound + outbound, key=lambda message: (message["at"], message["direction"] == "out"))
-
-
-def _attachment(attachment: Attachment, submission: Submission) -> dict:
-    page_image = (submission.kind == Channel.LETTER and attachment.content_type == "image/png"
-                  and (attachment.filename or "").startswith("page-") and attachment.data is not None)
-    return {"id": attachment.id, "filename": attachment.filename or f"attachment-{attachment.id}",
-            "content_type": attachment.content_type, "size": attachment.size, "stored": attachment.data is not None,
-            "truncated": attachment.truncated, "page": page_image}
-
-
-def _classified(event: CaseEvent) -> dict:
-    detail = event.detail or {}
-    return {"at": event.at, "submission_id": event.submission_id, "category": detail.get("category"),
-            "confidence": event.confidence, "model_version": event.model_version,
-            "flags": detail.get("flags") or [], "explanation": detail.get("explanation") or []}
-
-
-def _clock(clock, events: list[CaseEvent], now: dt.datetime) -> dict:
-    extensions = [event.detail for event in events
-                  if event.action == EventAction.CLOCK_EXTENDED and (event.detail or {}).get("clock") == clock.kind]
-    return {"kind": clock.kind, "words": CLOCK_WORDS.get(clock.kind, clock.kind.replace("_", " ")),
-            "starts_at": clock.starts_at, "due_at": clock.due_at, "met_at": clock.met_at, "rule": clock.rule,
-            "window": clock.kind in WINDOWS, "extended_by_days": clock.extended_by_days,
-            "overdue": clock.met_at is None and clock.kind not in WINDOWS and clock.due_at < now,
-            "met_late": clock.met_at is not None and clock.met_at > clock.due_at,
-            "extensions": [{"days": e.get("days"), "reason": e.get("reason")} for e in extensions]}
-
-
-def _event(event: CaseEvent, zone: ZoneInfo) -> dict:
-    detail = event.detail or {}
-    parts = [(key.replace("_", " "), _value(detail[key], zone)) for key in DETAIL_KEYS if detail.get(key) not in (None, "", [])]
-    return {"at": event.at, "actor": event.actor, "action": event.action,
-            "words": ACTION_WORDS.get(event.action, event.action.replace("_", " ")), "detail": parts}
-
-
-def _value(value: Any, zone: ZoneInfo) -> str:
-    """A detail value for people: lists joined, a stored moment written in the landlord's time zone."""
-    if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in value.items() if v not in (None, "", []))
-    if isinstance(value, str) and ISO.match(value):
-        try:
-            return when(dt.datetime.fromisoformat(value), zone)
-        except ValueError:
-            return value
-    return _plain(value)
-
-
-def _plain(value: Any) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-
-def _choices() -> dict:
-    return {"categories": [(str(c), CATEGORY_WORDS[c]) for c in Category], "flag_choices": [str(f) for f in Flag],
-            "outcomes": [(str(o), OUTCOME_WORDS[o]) for o in CLOSING_OUTCOMES],
-            "steps": [(str(s), STEP_WORDS[s]) for s in HazardStep],
-            "ack_channels": [(str(c), CHANNEL_WORDS[c]) for c in (Channel.PHONE, Channel.IN_PERSON, Channel.LETTER,
-                                                                  Channel.EMAIL)],
-            "statuses": CaseStatus}
 
 
 # -- files: downloaded, never rendered -----------------------------------------------------------------
