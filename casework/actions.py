@@ -192,10 +192,11 @@ class Casework:
             return clock.due_at
 
     def respond(self, reference: str, *, by: str, outcome: str | None = None, on: dt.datetime | dt.date | None = None) -> None:
+        """The stage response was sent. ``outcome`` is the person's words for it (free text, kept on the
+        event); when it names a closing outcome (upheld …), a satisfaction-window closure uses it."""
         with self._case(reference, on) as (session, case, at):
             complaint_only(case, "respond to")
-            if outcome is not None:
-                outcome = choice(Outcome, outcome, "outcome", CLOSING_OUTCOMES)
+            outcome = " ".join((outcome or "").split())[:500] or None
             self._not_stage1_handler(case, by, "record the stage 2 response")
             lifecycle.responded(case, self.policy, actor=by, at=at, outcome=outcome)
 

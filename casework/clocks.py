@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from casework import lifecycle
 from casework.models import Case, CaseEvent, Clock, utcnow
-from casework.vocabulary import WINDOWS, Actor, CaseStatus, ClockKind, EventAction, Stage
+from casework.vocabulary import CLOSING_OUTCOMES, WINDOWS, Actor, CaseStatus, ClockKind, EventAction, Outcome, Stage
 from core.db import Database
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,10 @@ def close_after_satisfaction_window(db: Database, now: dt.datetime | None = None
 
 
 def _response_outcome(case: Case) -> str:
-    """The outcome the stage 1 response recorded, or 'resolved' when it gave none."""
+    """The outcome the stage 1 response recorded when it is one of the closing outcomes, else 'resolved'."""
     responses = [event for event in case.events if event.action == EventAction.RESPONDED]
-    return (responses[-1].detail.get("outcome") if responses else None) or "resolved"
+    recorded = responses[-1].detail.get("outcome") if responses else None
+    return recorded if recorded in [str(outcome) for outcome in CLOSING_OUTCOMES] else Outcome.RESOLVED.value
 
 
 def _already_noted(session, clock: Clock) -> bool:

@@ -148,6 +148,13 @@ def test_a_residents_own_escalation_unassigns_the_stage_1_handler(casework):
     assert (case.stage, case.assignee, events[-1]) == (2, None, ("system", "escalated_to_stage_2"))
 
 
+def test_a_response_outcome_is_the_persons_own_words(casework):
+    ref = open_case(casework)
+    casework.respond(ref, outcome="Repair booked for 12 Dec and an apology given", by="alice@landlord.org")
+    with casework.db.sessions() as session:
+        assert find(session, ref).events[-1].detail["outcome"] == "Repair booked for 12 Dec and an apology given"
+
+
 def test_a_response_recorded_in_the_past_keeps_both_dates(casework):
     ref = open_case(casework)
     casework.respond(ref, by="alice@landlord.org", on=dt.datetime(2026, 11, 5, 15, 30))  # naive: London time
