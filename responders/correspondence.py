@@ -58,39 +58,37 @@ class Correspondence:
         now: dt.datetime | None = None,
     ) -> OutboxMessage | None:
         """Queue the extension notice the Code requires: the new date, why, and the Ombudsman's details."""
-        now = now or utcnow()
-        channel = channel_for(case)
-        if channel is None:
-            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, kind=AckKind.EXTENSION.value,
-                             reason="no address to send the extension notice to: tell the resident another way")
-            return None
-        context = extension_context(self._context(case, "", channel, now), previous_due, clock.due_at, reason,
-                                    self.policy.calendar.zone)
-        first = _first_message_id(session, case)
-        row = self._queue(session, case, AckKind.EXTENSION, channel, context, None, first, [first] if first else [], now)
-        lifecycle.record(case, actor, EventAction.NOTICE_QUEUED, at=now, kind=AckKind.EXTENSION.value,
-                         channel=row.channel, outbox_status=row.status)
-        return row
+        zone = self.policy.calendar.zone
+        return self._follow_on(session, case, AckKind.EXTENSION, EventAction.NOTICE_QUEUED, actor, now or utcnow(),
+                               lambda channel, at: extension_context(self._context(case, "", channel, at), previous_due,
+                                                                     clock.due_at, reason, zone))
 
     def reply(
         self, session: Session, case: Case, text: str, *, actor: str, now: dt.datetime | None = None,
     ) -> OutboxMessage | None:
-        """Queue a person's own words to the resident (the ``reply`` template set) by the case's channel,
-        threaded under the resident's first message. It is a person's deliberate answer, not an automatic
-        acknowledgement, so the per-sender daily cap does not hold it back."""
-        now = now or utcnow()
+        """Queue a person's own words to the resident (the ``reply`` template set). It is a person's
+        deliberate answer, not an automatic acknowledgement, so the per-sender daily cap does not hold
+        it back."""
+        row = self._follow_on(session, case, AckKind.REPLY, EventAction.REPLY_QUEUED, actor, now or utcnow(),
+                              lambda channel, at: self.reply_context(case, text, channel, at))
+        if row is not None and row.status == OutboxStatus.SUPPRESSED and row.reason == CAP_REASON:
+            row.status, row.reason = OutboxStatus.QUEUED, None
+        return row
+
+    def _follow_on(self, session: Session, case: Case, kind: AckKind, action: EventAction, actor: str,
+                   now: dt.datetime, context_for) -> OutboxMessage | None:
+        """A message after the acknowledgement, by the case's channel, threaded under the resident's first
+        message; with no channel, an event says a person must tell the resident another way."""
         channel = channel_for(case)
         if channel is None:
-            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, kind=AckKind.REPLY.value,
-                             reason="no address to send the reply to: tell the resident another way")
+            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, kind=kind.value,
+                             reason=f"no address to send the {kind.value} to: tell the resident another way")
             return None
-        context = self.reply_context(case, text, channel, now)
         first = _first_message_id(session, case)
-        row = self._queue(session, case, AckKind.REPLY, channel, context, None, first, [first] if first else [], now)
-        if row.status == OutboxStatus.SUPPRESSED and row.reason == CAP_REASON:
-            row.status, row.reason = OutboxStatus.QUEUED, None
-        lifecycle.record(case, actor, EventAction.REPLY_QUEUED, at=now, kind=AckKind.REPLY.value, channel=row.channel,
-                         outbox_status=row.status, subject=row.subject)
+        row = self._queue(session, case, kind, channel, context_for(channel, now), None, first,
+                          [first] if first else [], now)
+        lifecycle.record(case, actor, action, at=now, kind=kind.value, channel=row.channel, outbox_status=row.status,
+                         subject=row.subject)
         return row
 
     def render_reply(self, case: Case, text: str, now: dt.datetime | None = None) -> tuple[Channel | None, RenderedMessage]:
