@@ -18,6 +18,7 @@ Clock invariants:
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any, Iterable
 
 from sqlalchemy.orm import Session
@@ -176,8 +177,21 @@ def acknowledged(
     if stage is not None and stage == case.stage:
         _meet(case, ACK_CLOCKS[stage], at)
         if _clock(case, RESPONSE_CLOCKS[stage]) is None:  # the first acknowledgement starts it
-            set_clocks(case, [policy.response_clock(stage, case.received_at, at)])
+            set_clocks(case, [_kept_promise(case, kind, policy.response_clock(stage, case.received_at, at))])
     record(case, actor, action, at=at, submission_id=submission_id, kind=str(kind), **detail)
+
+
+def _kept_promise(case: Case, kind: AckKind, spec: ClockSpec) -> ClockSpec:
+    """The response clock counts from the sent acknowledgement, but never falls later than the date the
+    acknowledgement itself gave the resident (it was projected when the acknowledgement was queued)."""
+    queued = [event for event in case.events if event.action == EventAction.ACKNOWLEDGEMENT_QUEUED
+              and event.detail.get("kind") == kind and event.detail.get("promised_response_due")]
+    if not queued:
+        return spec
+    promised = dt.datetime.fromisoformat(queued[-1].detail["promised_response_due"])
+    if promised >= spec.due_at:
+        return spec
+    return replace(spec, due_at=promised, rule=f"{spec.rule}; no later than the date the acknowledgement gave")
 
 
 def acknowledgement_failed(case: Case, kind: str, reason: str, at: dt.datetime, **detail: Any) -> None:

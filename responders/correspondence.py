@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework import lifecycle
+from casework.lifecycle import COMPLAINT_ACKS
 from casework.models import Case, Clock, OutboxMessage, utcnow
 from casework.policy import Policy
 from casework.vocabulary import (
@@ -49,8 +50,9 @@ class Correspondence:
             return None
         context = self._context(case, resident_text, channel, now)
         row = self._queue(session, case, kind, channel, context, submission_id, in_reply_to, references, now)
+        promised = self._response_due(case, now) if kind in COMPLAINT_ACKS else None
         lifecycle.record(case, actor, EventAction.ACKNOWLEDGEMENT_QUEUED, at=now, kind=str(kind), channel=row.channel,
-                         outbox_status=row.status)
+                         outbox_status=row.status, promised_response_due=promised)
         return row
 
     def notify_extension(
@@ -122,11 +124,15 @@ class Correspondence:
         """The template context; a complaint's response date is projected from now until the
         acknowledgement is sent and starts the real clock (``lifecycle.acknowledged``)."""
         clocks = {clock.kind: clock.due_at for clock in case.clocks}
-        response = RESPONSE_CLOCKS[Stage(case.stage)]
-        if response not in clocks:
-            clocks[response] = self.policy.response_clock(Stage(case.stage), case.received_at, now).due_at
+        clocks[RESPONSE_CLOCKS[Stage(case.stage)]] = self._response_due(case, now)
         build = acknowledgement_context if channel == Channel.EMAIL else letter_context
         return build(case, self.settings.landlord, clocks, understood_excerpt(resident_text), self.policy.calendar.zone)
+
+    def _response_due(self, case: Case, now: dt.datetime) -> dt.datetime:
+        """The response date a message sent now gives: the running clock's, else projected from now (the
+        acknowledgement starts the real clock when it is sent, never later than this date)."""
+        running = next((c.due_at for c in case.clocks if c.kind == RESPONSE_CLOCKS[Stage(case.stage)]), None)
+        return running or self.policy.response_clock(Stage(case.stage), case.received_at, now).due_at
 
     @property
     def domain(self) -> str:

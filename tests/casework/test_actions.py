@@ -126,9 +126,12 @@ def test_a_complaint_lives_through_both_stages_with_clocks_counted_by_hand(casew
     assert send(casework, settings, dt.datetime(2026, 12, 2, 10, 0, tzinfo=UTC)) == 2  # the notice and the stage 2 ack
     case, clocks, _ = view(casework, ref)
     assert clocks["ack_stage2"].met_at == dt.datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
-    # 20 wd after Wed 2 Dec: 3,4,7..11,14..18,21..24 (16); 25 and 28 Dec are bank holidays; 29,30,31 (19),
-    # 1 Jan is a bank holiday; Mon 4 Jan (20)
-    assert clocks["response_stage2"].due_at == eod(2027, 1, 4)
+    # Counted from the send, 20 wd after Wed 2 Dec would be: 3,4,7..11,14..18,21..24 (16); 25 and 28 Dec are
+    # bank holidays; 29,30,31 (19), 1 Jan a bank holiday, Mon 4 Jan (20). But the acknowledgement was queued
+    # on Tue 1 Dec and told the resident 20 wd from then: 2,3,4,7..11,14..18,21..24 (17), 29,30,31 (20) ->
+    # Thu 31 Dec, and the clock never falls later than the date the resident was given.
+    assert clocks["response_stage2"].due_at == eod(2026, 12, 31)
+    assert clocks["response_stage2"].starts_at == dt.datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
     assert "handled stage 1" in refused(casework, casework.respond, ref, by="alice@landlord.org")
     casework.respond(ref, by="bob@landlord.org", on=dt.date(2026, 12, 4))
     casework.close(ref, "partly_upheld", by="bob@landlord.org", on=dt.date(2026, 12, 4))
@@ -153,6 +156,19 @@ def test_a_response_outcome_is_the_persons_own_words(casework):
     casework.respond(ref, outcome="Repair booked for 12 Dec and an apology given", by="alice@landlord.org")
     with casework.db.sessions() as session:
         assert find(session, ref).events[-1].detail["outcome"] == "Repair booked for 12 Dec and an apology given"
+
+
+def test_an_acknowledgement_sent_late_never_moves_the_response_date_it_gave(casework, settings):
+    ref = open_case(casework, held=True)
+    casework.release(ref, by="alice@landlord.org", on=dt.datetime(2026, 11, 3, 10, 0, tzinfo=UTC))
+    with casework.db.sessions() as session:
+        assert "Tuesday 17 November 2026" in session.scalars(select(OutboxMessage)).one().text_body
+    send(casework, settings, dt.datetime(2026, 11, 5, 9, 0, tzinfo=UTC))  # SMTP was down for two days
+    _, clocks, _ = view(casework, ref)
+    assert clocks["ack_stage1"].met_at == dt.datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+    # from Thu 5 Nov the Code's 10 wd would be Thu 19 Nov; the resident was told Tue 17 Nov (from Tue 3 Nov)
+    assert clocks["response_stage1"].due_at == eod(2026, 11, 17)
+    assert clocks["response_stage1"].starts_at == dt.datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
 
 
 def test_a_response_recorded_in_the_past_keeps_both_dates(casework):
