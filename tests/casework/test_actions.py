@@ -13,7 +13,7 @@ import scheduler
 from casework import lifecycle
 from casework.guards import find
 from casework.models import CaseEvent, CaseLink, LabelCorrection, OutboxMessage, Submission
-from casework.vocabulary import CaseStatus, Disposition, Flag, Stage
+from casework.vocabulary import Disposition, Flag, Stage
 from core.errors import ActionRefused, CaseNotFound, IntakeError
 from core.settings import PolicySettings, Settings
 from responders.sender import OutboxSender
@@ -88,7 +88,7 @@ def refused(casework, call, *args, **kwargs):
 
 
 def test_a_complaint_lives_through_both_stages_with_clocks_counted_by_hand(casework, settings):
-    ref = open_complaint = open_case(casework)
+    ref = open_case(casework)
     case, clocks, _ = view(casework, ref)
     assert clocks["ack_stage1"].due_at == eod(2026, 11, 9)  # 5 wd after Mon 2 Nov: 3,4,5,6,9
     assert "response_stage1" not in clocks  # it starts when the acknowledgement is sent

@@ -3,28 +3,16 @@ calendar (weekdays checked with python's calendar module), not copied from the c
 UK clocks: BST (UTC+1) from 29 Mar to 25 Oct 2026, GMT (UTC+0) otherwise."""
 
 import dataclasses
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 
 import pytest
 
 from casework.policy import ClockSpec, Policy, months_before, spso_policy
 from core.settings import PolicySettings
+from tests.casework.moments import end_bst, end_gmt, utc
 from casework.vocabulary import ClockKind, Flag
 
-UTC = timezone.utc
 XMAS_EVE_2026 = date(2026, 12, 24)
-
-
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
-
-
-def end_bst(y: int, m: int, d: int) -> datetime:
-    return utc(y, m, d, 22, 59, 59)  # 23:59:59 BST
-
-
-def end_gmt(y: int, m: int, d: int) -> datetime:
-    return utc(y, m, d, 23, 59, 59)  # 23:59:59 GMT
 
 
 ENGLAND = PolicySettings()

@@ -8,7 +8,7 @@ Monday), 4 May, 25 May, 31 Aug, 25 Dec, 28 Dec (Boxing Day substitute); 1 Jan 20
 4 Jan 2027 (2 Jan substitute). Scotland works Easter Monday and 31 Aug; England works 2 Jan, 3 Aug
 and 30 Nov. UK clocks: BST (UTC+1) from 29 Mar to 25 Oct 2026, GMT (UTC+0) otherwise."""
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import pytest
 
@@ -16,20 +16,8 @@ from casework.policy import AWAABS_LAW, LANDLORD, ClockSpec, ExtensionRefused, P
 from casework.vocabulary import ClockKind, Flag
 from core.errors import IntakeError
 from core.settings import PolicySettings
+from tests.casework.moments import end_bst, end_gmt, utc
 
-UTC = timezone.utc
-
-
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
-
-
-def end_bst(y: int, m: int, d: int) -> datetime:
-    return utc(y, m, d, 22, 59, 59)  # 23:59:59 BST
-
-
-def end_gmt(y: int, m: int, d: int) -> datetime:
-    return utc(y, m, d, 23, 59, 59)  # 23:59:59 GMT
 
 
 ENGLAND = PolicySettings()
