@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from casework import lifecycle
 from casework.corrections import new_text, record_correction
 from casework.guards import (
-    already_queued, choice, complaint_only, due, find, find_submission, open_only, sha256, when, window_note,
+    already_queued, choice, complaint_only, due, find, find_submission, open_only, plain, sha256, when, window_note,
 )
 from casework.models import Case, CaseLink, Clock, OutboxMessage, Submission
 from casework.policy import Policy
@@ -95,7 +95,7 @@ class Casework:
         with self._case(reference, on) as (session, case, at):
             if case.status != CaseStatus.HELD:
                 raise ActionRefused(f"{reference} is not held for triage (it is {case.status})")
-            lifecycle.release(case, actor=by, at=at, note=note)
+            lifecycle.release(case, actor=by, at=at, note=plain(note))
             self._acknowledge(session, case, by, at)
 
     def acknowledge(self, reference: str, channel: str, *, by: str, on: dt.datetime | dt.date | None = None) -> None:
@@ -109,6 +109,8 @@ class Casework:
     def log_contact(self, channel: str, *, name: str, notes: str, by: str, email: str | None = None,
                     address: Sequence[str] = (), on: dt.datetime | dt.date | None = None) -> int:
         """A phone call or visit, stored as a new submission for the pipeline; returns its id."""
+        name, notes, email = plain(name) or "", plain(notes) or "", plain(email)
+        address = [plain(line) for line in address]
         channel = choice(Channel, channel, "channel")
         if channel not in LOGGED_CHANNELS:
             raise ActionRefused(f"a logged contact is by {' or '.join(LOGGED_CHANNELS)}, not {channel}")
@@ -187,6 +189,7 @@ class Casework:
             if not reason.strip():
                 raise ActionRefused("an extension needs the reason the resident will be told")
             before = due(case)
+            reason = plain(reason)
             clock = lifecycle.extend(case, self.policy, days, reason=reason, actor=by, at=at)
             self.correspondence.notify_extension(session, case, clock, before, reason, actor=by, now=at)
             return clock.due_at
@@ -196,7 +199,7 @@ class Casework:
         event); when it names a closing outcome (upheld …), a satisfaction-window closure uses it."""
         with self._case(reference, on) as (session, case, at):
             complaint_only(case, "respond to")
-            outcome = " ".join((outcome or "").split())[:500] or None
+            outcome = " ".join((plain(outcome) or "").split())[:500] or None
             self._not_stage1_handler(case, by, "record the stage 2 response")
             lifecycle.responded(case, self.policy, actor=by, at=at, outcome=outcome)
 
@@ -212,7 +215,7 @@ class Casework:
             if case.stage1_handler and handler == case.stage1_handler:
                 raise ActionRefused(f"{handler} handled stage 1 of {reference} and cannot handle stage 2: "
                                     "give another person (--to)")
-            lifecycle.escalate(case, self.policy, at, actor=by, reasons=reasons, handler=handler,
+            lifecycle.escalate(case, self.policy, at, actor=by, reasons=plain(reasons), handler=handler,
                                window=window_note(case, at))
             case.assignee = handler
             self._acknowledge(session, case, by, at)
@@ -232,7 +235,7 @@ class Casework:
         with self._case(reference, on) as (session, case, at):
             if case.status != CaseStatus.CLOSED:
                 raise ActionRefused(f"{reference} is not closed")
-            lifecycle.reopen(case, actor=by, at=at, reason=reason)
+            lifecycle.reopen(case, actor=by, at=at, reason=plain(reason))
 
     def rerun(self, submission_id: int, *, by: str) -> None:
         """A failed submission goes back to the pipeline's queue with its attempts reset."""
@@ -293,6 +296,7 @@ class Casework:
     def reply(self, reference: str, text: str, *, by: str, on: dt.datetime | dt.date | None = None) -> None:
         """A person's own words to the resident, from the ``reply`` templates, queued in the outbox by the
         case's channel (email, else a printed letter); refused when there is nowhere to send it."""
+        text = plain(text) or ""
         with self._case(reference, on) as (session, case, at):
             open_only(case, "reply to")
             if not text.strip():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,6 +84,15 @@ def already_queued(session: Session, case: Case, kind: AckKind) -> bool:
     query = select(OutboxMessage.id).where(OutboxMessage.case_id == case.id, OutboxMessage.kind == kind.value,
                                            OutboxMessage.status.in_(live))
     return session.scalar(query.limit(1)) is not None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def plain(text: str | None) -> str | None:
+    """What a person typed, without NUL and other control characters (PostgreSQL refuses NUL in text,
+    and none of them means anything in a note); lines and tabs stay."""
+    return None if text is None else _CONTROL.sub("", text)
 
 
 def sha256(data: bytes) -> str:

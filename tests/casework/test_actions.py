@@ -371,3 +371,16 @@ def test_reply_queues_a_persons_words_threaded_and_never_counts_as_the_acknowled
     assert "no email or postal address" in refused(casework, casework.reply, nowhere, "Hello", by="alice@landlord.org")
     casework.close(ref, "resolved", by="alice@landlord.org")
     assert "closed" in refused(casework, casework.reply, ref, "One more thing", by="alice@landlord.org")
+
+
+def test_control_characters_a_person_pastes_are_dropped_not_a_database_error(casework):
+    """PostgreSQL refuses NUL in text: a note pasted from elsewhere must still be stored, without it."""
+    submission_id = casework.log_contact("phone", name="Mrs\x00 Jones", notes="Boiler\x00 broken\x07 since Friday\n",
+                                         email="jones@example.net", by="alice@landlord.org")
+    ref = open_case(casework)
+    casework.acknowledge(ref, "phone", by="alice@landlord.org")
+    casework.extend(ref, 2, "waiting\x00 for parts", by="alice@landlord.org")
+    with casework.db.sessions() as session:
+        assert session.get(Submission, submission_id).extracted_text == "Boiler broken since Friday\n"
+        extended = [e for e in find(session, ref).events if e.action == "clock_extended"][0]
+        assert extended.detail["reason"] == "waiting for parts"
