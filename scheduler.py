@@ -77,8 +77,9 @@ def build_staff(settings: Settings) -> Staff:
     db.migrate()
     templates = TemplateSet(settings.templates_dir)
     policy = Policy(settings.policy)
-    runner = Runner(db, [], build_pipeline(settings, templates, policy))
-    return Staff(settings, db, build_casework(settings, db), templates, runner.process)
+    pipeline = build_pipeline(settings, templates, policy)
+    casework = Casework(db, policy, References(settings.references), pipeline.correspondence)
+    return Staff(settings, db, casework, templates, pipeline.correspondence, Runner(db, [], pipeline).process)
 
 
 def build_correspondence(settings: Settings, templates: TemplateSet, policy: Policy) -> Correspondence:

@@ -27,9 +27,9 @@ from casework.guards import find
 from casework.models import Attachment, Case, Submission, utcnow
 from casework.vocabulary import Channel
 from core.errors import IntakeError
-from responders.correspondence import Correspondence
 from triage.render import page
-from triage.views.case_page import CHANNEL_WORDS, case_page, choices
+from triage.views.case_page import case_page, choices
+from triage.words import CHANNEL_WORDS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -188,11 +188,10 @@ async def preview(request: Request) -> Response:
 
 def _preview(request: Request, text: str) -> Response:
     staff = request.app.state.staff
-    correspondence = Correspondence(staff.settings, staff.templates, staff.casework.policy)
     with staff.db.sessions() as session:
         try:
             case = find(session, request.path_params["reference"])
-            channel, rendered = correspondence.render_reply(case, text.strip())
+            channel, rendered = staff.correspondence.render_reply(case, text.strip())
         except IntakeError as exc:
             return page(request, "not_found.html", status_code=404, message=str(exc))
         except Exception as exc:  # noqa: BLE001 - a manager's broken template, shown rather than a 500

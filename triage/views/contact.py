@@ -15,8 +15,8 @@ from starlette.routing import Route
 from casework.vocabulary import LOGGED_CHANNELS
 from core.errors import IntakeError
 from triage.render import page
+from triage.words import CHANNEL_WORDS
 
-CHANNEL_WORDS = {"phone": "Phone call", "in_person": "In person"}
 FIELDS = ("channel", "name", "email", "address", "notes", "on")
 
 
@@ -28,7 +28,7 @@ def _form(request: Request, values: dict | None = None, error: str | None = None
           stored: int | None = None) -> Response:
     return page(request, "contact.html", status_code=status, error=error, stored=stored,
                 values={**dict.fromkeys(FIELDS, ""), "channel": "phone", **(values or {})},
-                channels=[(str(channel), CHANNEL_WORDS[channel]) for channel in LOGGED_CHANNELS])
+                channels=[(str(channel), CHANNEL_WORDS[channel].capitalize()) for channel in LOGGED_CHANNELS])
 
 
 async def log(request: Request) -> Response:

@@ -15,23 +15,16 @@ from starlette.routing import Route
 
 from casework.models import utcnow
 from casework.queue import UNASSIGNED_FILTER, QueueFilter, counts, people, queue_page
-from casework.vocabulary import Category, Channel, ClockKind, Flag
+from casework.vocabulary import Category, Channel, Flag
 from triage.render import day, page, when
+from triage.words import CHANNEL_WORDS, CLOCK_WORDS
 
 # The query parameters, in the order the form shows them.
 FIELDS = ("q", "category", "stage", "flag", "assignee", "status", "held", "channel", "overdue", "week")
 MINE = "mine"
 URGENT_FLAGS = (Flag.SAFEGUARDING, Flag.EMERGENCY_HAZARD)
 WARNING_FLAGS = (Flag.DAMP_MOULD,)
-CLOCK_LABELS = {
-    ClockKind.ACK_STAGE1: "Acknowledge (stage 1)", ClockKind.RESPONSE_STAGE1: "Respond (stage 1)",
-    ClockKind.ACK_STAGE2: "Acknowledge (stage 2)", ClockKind.RESPONSE_STAGE2: "Respond (stage 2)",
-    ClockKind.EMERGENCY_HAZARD: "Make the emergency hazard safe", ClockKind.DAMP_MOULD: "Investigate damp and mould",
-    ClockKind.DAMP_MOULD_SUMMARY: "Send the damp and mould summary",
-    ClockKind.DAMP_MOULD_SAFE: "Make the damp and mould safe", ClockKind.FRONTLINE: "Frontline step",
-}
-CHANNEL_LABELS = {Channel.EMAIL: "Email", Channel.LETTER: "Letter", Channel.PHONE: "Phone",
-                  Channel.IN_PERSON: "In person"}
+CHANNEL_LABELS = {channel: words.capitalize() for channel, words in CHANNEL_WORDS.items()}
 # The filter bar: (key in casework.queue.counts, words, the query that shows them)
 QUICK = (("held", "Held", {"status": "held"}), ("overdue", "Overdue", {"overdue": "1"}),
          ("due_this_week", "Due this week", {"week": "1"}), ("mine", "Mine", {"assignee": MINE}),
@@ -57,7 +50,7 @@ def queue(request: Request) -> Response:
         "rows": result.rows, "form": form, "filtered": bool(chosen), "paged": "after" in request.query_params,
         "next_url": "/?" + urlencode({**chosen, "after": result.next_cursor}) if result.next_cursor else None,
         "first_url": "/?" + urlencode(chosen) if chosen else "/",
-        "clock_labels": CLOCK_LABELS, "due": lambda at: _due(at, ZoneInfo(zone)),
+        "clock_labels": CLOCK_WORDS, "due": lambda at: _due(at, ZoneInfo(zone)),
         "urgent_flags": URGENT_FLAGS, "warning_flags": WARNING_FLAGS,
     }
     if only_results:
