@@ -61,24 +61,25 @@ def build(settings: Settings) -> Service:
     return Service(settings, db, runner, build_sender(settings, db, policy), build_printer(settings, db, templates, policy))
 
 
-def build_casework(settings: Settings, db: Database | None = None) -> Casework:
+def build_casework(settings: Settings, db: Database | None = None,
+                   correspondence: Correspondence | None = None) -> Casework:
     """The staff verbs, on the same database and policy as the worker (no classifier loaded)."""
     if db is None:
         db = Database(settings.resolved_database_url)
         db.migrate()
-    policy = Policy(settings.policy)
-    correspondence = build_correspondence(settings, TemplateSet(settings.templates_dir), policy)
-    return Casework(db, policy, References(settings.references), correspondence)
+    correspondence = correspondence or build_correspondence(
+        settings, TemplateSet(settings.templates_dir), Policy(settings.policy))
+    return Casework(db, correspondence.policy, References(settings.references), correspondence)
 
 
 def build_staff(settings: Settings) -> Staff:
-    """What the staff web app needs: the verbs, and the pipeline to run one submission now."""
+    """What the staff web app needs: the verbs, and the pipeline to run one submission now; both share
+    one correspondence, so a reply's preview is rendered exactly as the verb will queue it."""
     db = Database(settings.resolved_database_url)
     db.migrate()
     templates = TemplateSet(settings.templates_dir)
-    policy = Policy(settings.policy)
-    pipeline = build_pipeline(settings, templates, policy)
-    casework = Casework(db, policy, References(settings.references), pipeline.correspondence)
+    pipeline = build_pipeline(settings, templates, Policy(settings.policy))
+    casework = build_casework(settings, db, pipeline.correspondence)
     return Staff(settings, db, casework, templates, pipeline.correspondence, Runner(db, [], pipeline).process)
 
 
