@@ -121,6 +121,9 @@ class Case(Base):
     stage1_handler: Mapped[str | None] = mapped_column(String(320))  # who recorded the stage 1 response
     outcome: Mapped[str | None] = mapped_column(String(30))  # an Outcome, once closed
     closed_at: Mapped[dt.datetime | None]
+    adjustments: Mapped[list[str]] = mapped_column(default=list)  # Adjustment values
+    adjustment_note: Mapped[str | None] = mapped_column(Text)  # e.g. which language, what else helps
+    language: Mapped[str | None] = mapped_column(String(8))  # a Language; None: English
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="case")
     clocks: Mapped[list[Clock]] = relationship(back_populates="case", cascade="all, delete-orphan", order_by="Clock.due_at")
@@ -293,3 +296,33 @@ class SourceHealth(Base):
     last_success_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None]
+
+
+class TemplateVersion(Base):
+    """A manager's saved version of one template file. The newest version of a path wins over the file
+    shipped in ``templates/`` (which stays the default); versions are never changed or deleted, so any
+    can be viewed, compared and restored (a restore is a new version naming the one it copied)."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (Index("ix_template_versions_path_id", "path", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(200))  # relative to templates/, e.g. "email/neutral/body.txt"
+    source: Mapped[str] = mapped_column(Text)
+    saved_by: Mapped[str] = mapped_column(String(320))  # a staff login
+    saved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    restored_from: Mapped[int | None]  # the version this one restored, if it is a restore
+
+
+class PublicAttempt(Base):
+    """A use of a public page (the complaints form, the status page) by one client address, kept to
+    rate-limit abuse; holds no personal data beyond the address, and can be pruned after a day."""
+
+    __tablename__ = "public_attempts"
+    __table_args__ = (Index("ix_public_attempts_page_client_at", "page", "client", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page: Mapped[str] = mapped_column(String(20))  # "report" or "status"
+    client: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(default=False)

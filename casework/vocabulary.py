@@ -53,6 +53,7 @@ class Channel(StrEnum):
     LETTER = "letter"  # a scanned letter in, a printed letter out
     PHONE = "phone"  # a contact logged by staff
     IN_PERSON = "in_person"  # a contact logged by staff
+    WEB = "web"  # the public complaints form (/report)
 
 
 LOGGED_CHANNELS = (Channel.PHONE, Channel.IN_PERSON)
@@ -125,6 +126,24 @@ class EventAction(StrEnum):
     REOPENED = "reopened"
     RERUN = "rerun_requested"
     OUTBOX_REQUEUED = "outbox_requeued"
+    ADJUSTMENTS_CHANGED = "adjustments_changed"  # the resident's reasonable adjustments, set or changed
+
+
+class Adjustment(StrEnum):
+    """A reasonable adjustment a resident asks for (on the form, or told to staff); replies honour them."""
+
+    LARGE_PRINT = "large_print"  # letters printed in large print
+    PHONE_CALL = "phone_call"  # a call instead of letters
+    POST_ONLY = "post_only"  # letters, no email
+    INTERPRETER = "interpreter"  # another language (which one: the case's adjustment note)
+    OTHER = "other"  # described in the case's adjustment note
+
+
+class Language(StrEnum):
+    """The language a resident is answered in; Welsh only where the landlord switches it on."""
+
+    ENGLISH = "en"
+    WELSH = "cy"
 
 
 class HazardStep(StrEnum):

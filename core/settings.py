@@ -35,6 +35,7 @@ class LandlordSettings(Section):
     phone: str = "0300 000 0000"
     website: str = "www.example.org"
     complaints_policy_url: str = "www.example.org/complaints"
+    welsh: bool = False  # a landlord in Wales: public pages in Welsh and English, Welsh writers answered in Welsh
 
 
 class PolicySettings(Section):
@@ -140,6 +141,19 @@ class WebSettings(Section):
     behind_proxy: bool = False  # trust X-Forwarded-For / -Proto from the reverse proxy in front
 
 
+class FiguresSettings(Section):
+    """What the managers' figures (`/figures`, `intake report tsm`) need that the cases do not hold."""
+
+    homes: int | None = Field(default=None, ge=1)  # homes owned, for CH01's "per 1,000 homes"
+    homes_by_stock_type: dict[str, int] = {}  # e.g. {"LCRA" = 9000, "LCHO" = 500}; their sum when homes is not set
+
+
+class PublicSettings(Section):
+    """The residents' public pages: the complaints form (/report) and "where is my complaint?" (/status)."""
+
+    enabled: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", env_nested_delimiter="__", extra="forbid")
 
@@ -158,6 +172,8 @@ class Settings(BaseSettings):
     classifier: ClassifierSettings = ClassifierSettings()
     references: ReferenceSettings = ReferenceSettings()
     web: WebSettings = WebSettings()
+    figures: FiguresSettings = FiguresSettings()
+    public: PublicSettings = PublicSettings()
     templates_dir: Path | None = None  # None: the templates/ folder shipped with the service
 
     @field_validator("log_level")

@@ -52,7 +52,7 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 
 def render_letter(templates: TemplateSet, kind: str, context: Mapping[str, Any]) -> RenderedMessage:
     """The letter for one AckKind: subject = its heading line, text = its body; no HTML."""
-    template = templates.env.get_template(f"letter/{AckKind(kind).value}.txt")
+    template = templates.template(f"letter/{AckKind(kind).value}.txt", context.get("language"))
     heading, _, body = template.render(context).lstrip("\n").partition("\n")
     return RenderedMessage(subject=one_line(heading), text=body.strip("\n") + "\n", html="")
 

@@ -11,7 +11,10 @@ Context variables (built by ``acknowledgement_context``):
     response_due (or None), how_to_correct, landlord (name, address, email, phone, website,
     complaints_policy_url), ombudsman (name, address, phone, website); for the extension notice also
     previous_due, new_due and extension_reason (None in every other message); for a person's reply
-    (``reply``) also reply_text, the words they wrote (None in every other message).
+    (``reply``) also reply_text, the words they wrote (None in every other message); language, the
+    case's Language ("en" or "cy").
+A template's Welsh version lives at the same path under ``cy/`` (``cy/email/neutral/body.txt``) and is
+used for a case whose language is Welsh; where a Welsh version is missing the English one is used.
 Dates are written like "Friday 4 December 2026", on the calendar of the policy's time zone
 (``ZoneInfo(settings.policy.timezone)``, passed in as ``zone``; Europe/London when not given).
 """
@@ -24,12 +27,12 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 from casework.models import Case
 from core.settings import LandlordSettings, PolicySettings
-from casework.vocabulary import AckKind, Category, ClockKind
+from casework.vocabulary import AckKind, Category, ClockKind, Language
 
 TEMPLATES_DIR = Path(__file__).parents[1] / "templates"
 PARTS = ("subject.txt", "body.txt", "body.html")
@@ -65,16 +68,24 @@ class RenderedMessage:
 class TemplateSet:
     """The acknowledgement templates in one folder, rendered safely."""
 
-    def __init__(self, templates_dir: Path | None = None) -> None:
+    def __init__(self, templates_dir: Path | None = None, overrides: BaseLoader | None = None) -> None:
+        """``overrides`` (managers' saved versions) win over the files in ``templates_dir``, the defaults.
+
+        Invariant: a template sees only its context. The sandbox blocks attributes that start with ``_``
+        and unsafe methods; the environment's globals (``range``, ``dict``, ``lipsum``, ``cycler``,
+        ``joiner``, ``namespace``) are removed so a template has nothing but the documented variables.
+        """
         self.templates_dir = Path(templates_dir) if templates_dir else TEMPLATES_DIR
+        files = FileSystemLoader(self.templates_dir)
         self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(self.templates_dir),
+            loader=ChoiceLoader([overrides, files]) if overrides is not None else files,
             autoescape=select_autoescape(["html"], default_for_string=False, default=False),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        self.env.globals.clear()
 
     def render(self, kind: str, context: Mapping[str, Any]) -> RenderedMessage:
         """Render one kind; raises ValueError for an unknown kind, jinja2 errors for bad templates."""
@@ -83,7 +94,11 @@ class TemplateSet:
         return RenderedMessage(subject=one_line(subject), text=text, html=html)
 
     def _render_part(self, folder: str, part: str, context: Mapping[str, Any]) -> str:
-        return self.env.get_template(f"email/{folder}/{part}").render(context)
+        return self.template(f"email/{folder}/{part}", context.get("language")).render(context)
+
+    def template(self, path: str, language: str | None = None):
+        """The compiled template at ``path`` (relative to the templates folder), in the case's language."""
+        return self.env.select_template(localised(path, language))
 
     def validate(self) -> list[str]:
         """Render every kind with a sample context and say, in plain words, what is wrong."""
@@ -99,6 +114,11 @@ class TemplateSet:
         except (TemplateError, OSError) as exc:
             return [describe_template_error(exc)]
         return check_rendered(kind, rendered, context)
+
+
+def localised(path: str, language: str | None) -> list[str]:
+    """Where to look for a template, best first: the Welsh version of a Welsh case's template, then the path."""
+    return [f"{Language.WELSH.value}/{path}", path] if language == Language.WELSH else [path]
 
 
 def one_line(subject: str) -> str:
@@ -211,6 +231,7 @@ def acknowledgement_context(
         "reply_text": None,  # a person's reply: set for the reply template set only
         "landlord": landlord.model_dump(),
         "ombudsman": dict(OMBUDSMAN),
+        "language": case.language or Language.ENGLISH.value,
     }
 
 

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from triage import sessions
 from triage.staff import Staff
-from triage.views import admin, auth, case, contact, operations, queue
+from triage.views import admin, auth, case, contact, figures, operations, public, queue, template_editor
 
 STATIC = Path(__file__).parent / "static"
 PUBLIC = ("/login", "/healthz")  # exactly these paths: a new '/login-attempts' or '/healthz/details' is not public
@@ -51,6 +51,7 @@ SECURITY_HEADERS = {
 
 def create_app(staff: Staff) -> Starlette:
     routes = [*auth.routes, *queue.routes, *case.routes, *contact.routes, *operations.routes, *admin.routes,
+              *template_editor.routes, *figures.routes, *public.routes,
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes)
     app.state.staff = staff
