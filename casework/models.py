@@ -326,3 +326,18 @@ class PublicAttempt(Base):
     client: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+class ReportCommentary(Base):
+    """A manager's commentary and self-assessment for one year's annual complaints performance and
+    service improvement report. Every save is a new row, never changed or deleted; the newest row of a
+    year is the one the report prints, and the rows before it are its history."""
+
+    __tablename__ = "report_commentaries"
+    __table_args__ = (Index("ix_report_commentaries_year_id", "year", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]  # the financial year by its first calendar year: 2025 is April 2025 to March 2026
+    text: Mapped[str] = mapped_column(Text)
+    saved_by: Mapped[str] = mapped_column(String(320))  # a staff login
+    saved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
