@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from core.errors import ConfigurationError
@@ -142,10 +142,35 @@ class WebSettings(Section):
 
 
 class FiguresSettings(Section):
-    """What the managers' figures (`/figures`, `intake report tsm`) need that the cases do not hold."""
+    """What the managers' figures (`/figures`, `intake report tsm`) need that the cases do not hold.
+
+    Invariant: after validation ``homes`` is the number CH01 divides by, or None when neither setting
+    is given. Given only ``homes_by_stock_type``, ``homes`` is their sum; given both, they must agree
+    (two numbers of homes that disagree would make CH01 depend on which one was read).
+    """
 
     homes: int | None = Field(default=None, ge=1)  # homes owned, for CH01's "per 1,000 homes"
     homes_by_stock_type: dict[str, int] = {}  # e.g. {"LCRA" = 9000, "LCHO" = 500}; their sum when homes is not set
+
+    @field_validator("homes_by_stock_type")
+    @classmethod
+    def _counts_of_homes(cls, value: dict[str, int]) -> dict[str, int]:
+        negative = [f"{stock}={count}" for stock, count in value.items() if count < 0]
+        if negative:
+            raise ValueError(f"a number of homes cannot be negative: {', '.join(negative)}")
+        if value and sum(value.values()) < 1:
+            raise ValueError("the stock types add up to no homes at all")
+        return value
+
+    @model_validator(mode="after")
+    def _homes_from_stock_types(self) -> FiguresSettings:
+        total = sum(self.homes_by_stock_type.values())
+        if self.homes is None and self.homes_by_stock_type:
+            self.homes = total
+        elif self.homes_by_stock_type and self.homes != total:
+            raise ValueError(f"homes={self.homes} but homes_by_stock_type adds up to {total}: give one, "
+                             "or make them agree")
+        return self
 
 
 class PublicSettings(Section):
