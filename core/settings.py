@@ -174,9 +174,57 @@ class FiguresSettings(Section):
 
 
 class PublicSettings(Section):
-    """The residents' public pages: the complaints form (/report) and "where is my complaint?" (/status)."""
+    """The residents' public pages: the complaints form (/report) and "where is my complaint?" (/status).
+
+    Branding: the landlord's name, phone and website come from [landlord]; ``colour`` is the header
+    and button colour (white text sits on it, so it must reach 4.5:1 against white); ``logo`` is a
+    PNG or JPEG file shown in the header (served at /report/logo). Limits: at most ``max_files``
+    files of ``max_file_bytes`` each, and ``max_request_bytes`` for the whole form (refused before
+    it is read); per client address, ``report_per_minute``/``report_per_hour`` forms and
+    ``status_per_minute``/``status_per_hour`` look-ups."""
 
     enabled: bool = True
+    colour: str = "#1d70b8"
+    logo: Path | None = None
+    max_files: int = Field(default=5, ge=0, le=20)
+    max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=64 * 1024)
+    report_per_minute: int = Field(default=5, ge=1)
+    report_per_hour: int = Field(default=30, ge=1)
+    status_per_minute: int = Field(default=10, ge=1)
+    status_per_hour: int = Field(default=40, ge=1)
+
+    @field_validator("colour")
+    @classmethod
+    def _readable_colour(cls, value: str) -> str:
+        """A #rrggbb colour that white text on it (and it as text on white) reads at 4.5:1 (WCAG AA)."""
+        digits = value.strip().lstrip("#")
+        if len(digits) != 6 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+            raise ValueError(f"must be a colour like #1d70b8, not {value!r}")
+
+        def linear(channel: int) -> float:
+            c = channel / 255
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+        red, green, blue = (linear(int(digits[i:i + 2], 16)) for i in (0, 2, 4))
+        ratio = 1.05 / (0.2126 * red + 0.7152 * green + 0.0722 * blue + 0.05)
+        if ratio < 4.5:
+            raise ValueError(f"{value} is too light: white text on it has a contrast of {ratio:.1f}:1, "
+                             "WCAG AA needs 4.5:1")
+        return f"#{digits.lower()}"
+
+    @field_validator("logo")
+    @classmethod
+    def _png_or_jpeg(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            head = Path(value).read_bytes()[:8]
+        except OSError as exc:
+            raise ValueError(f"cannot read {value}: {exc.strerror}") from None
+        if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+            raise ValueError(f"{value} is not a PNG or JPEG file")
+        return value
 
 
 class Settings(BaseSettings):
