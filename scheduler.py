@@ -25,6 +25,7 @@ from responders.post import LetterPrinter
 from responders.correspondence import Correspondence
 from triage.staff import Staff
 from responders.render import TemplateSet
+from responders.template_library import SavedTemplates
 from responders.sender import OutboxSender
 from responders.transport import make_transport
 
@@ -55,7 +56,7 @@ class Service:
 def build(settings: Settings) -> Service:
     db = Database(settings.resolved_database_url)
     db.migrate()
-    templates = TemplateSet(settings.templates_dir)
+    templates = build_templates(settings, db)
     policy = Policy(settings.policy)
     runner = Runner(db, build_sources(settings, db), build_pipeline(settings, templates, policy))
     return Service(settings, db, runner, build_sender(settings, db, policy), build_printer(settings, db, templates, policy))
@@ -68,7 +69,7 @@ def build_casework(settings: Settings, db: Database | None = None,
         db = Database(settings.resolved_database_url)
         db.migrate()
     correspondence = correspondence or build_correspondence(
-        settings, TemplateSet(settings.templates_dir), Policy(settings.policy))
+        settings, build_templates(settings, db), Policy(settings.policy))
     return Casework(db, correspondence.policy, References(settings.references), correspondence)
 
 
@@ -77,10 +78,16 @@ def build_staff(settings: Settings) -> Staff:
     one correspondence, so a reply's preview is rendered exactly as the verb will queue it."""
     db = Database(settings.resolved_database_url)
     db.migrate()
-    templates = TemplateSet(settings.templates_dir)
+    templates = build_templates(settings, db)
     pipeline = build_pipeline(settings, templates, Policy(settings.policy))
     casework = build_casework(settings, db, pipeline.correspondence)
     return Staff(settings, db, casework, templates, pipeline.correspondence, Runner(db, [], pipeline).process)
+
+
+def build_templates(settings: Settings, db: Database) -> TemplateSet:
+    """The templates everything renders with: managers' saved versions (from ``db``) in force over the
+    shipped files; a new version reaches a running worker within ``template_library.REFRESH_SECONDS``."""
+    return TemplateSet(settings.templates_dir, overrides=SavedTemplates(db, settings.templates_dir))
 
 
 def build_correspondence(settings: Settings, templates: TemplateSet, policy: Policy) -> Correspondence:

@@ -53,14 +53,44 @@ def policy_problems(settings: Settings) -> list[str]:
 
 
 def template_problems(settings: Settings) -> list[str]:
-    """What is wrong with the email and letter templates; one line when the folder itself is missing."""
-    from responders.post import validate_letters
+    """What is wrong with the email and letter templates, as shipped and with managers' saved versions in
+    force (as the worker renders them); one line when the folder itself is missing."""
     from responders.render import TemplateSet
 
     if settings.templates_dir is not None and not Path(settings.templates_dir).is_dir():
         return [f"templates_dir {settings.templates_dir} does not exist or is not a folder"]
-    templates = TemplateSet(settings.templates_dir)
-    return [f"template problem: {problem}" for problem in templates.validate() + validate_letters(templates)]
+    shipped = _template_set_problems(TemplateSet(settings.templates_dir))
+    saved = [problem for problem in saved_template_problems(settings) if problem not in shipped]
+    return [f"template problem: {problem}" for problem in shipped] + [
+        f"template problem with a manager's saved version in force: {problem}" for problem in saved]
+
+
+def saved_template_problems(settings: Settings) -> list[str]:
+    """The templates' problems with the saved versions in force; none when the database cannot be read
+    (``database_problems`` says so) or has no versions."""
+    from core.db import Database
+    from responders.render import TemplateSet
+    from responders.template_library import SavedTemplates
+
+    engine = None
+    try:
+        db = Database(with_connect_timeout(settings.resolved_database_url))
+        engine = db.engine
+        loader = SavedTemplates(db, settings.templates_dir)
+        if not loader.snapshot().in_force:
+            return []
+        return _template_set_problems(TemplateSet(settings.templates_dir, overrides=loader))
+    except (SQLAlchemyError, ImportError, OSError, ValueError):
+        return []
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def _template_set_problems(templates) -> list[str]:
+    from responders.post import validate_letters
+
+    return templates.validate() + validate_letters(templates)
 
 
 def database_problems(settings: Settings) -> list[str]:

@@ -1,9 +1,17 @@
 """Correspondence: what we write to a resident about a case, turned into an outbox row.
 
 The pipeline (acknowledgements) and the staff verbs (release, extension notices, a person's reply) all come here, so
-the channel rule lives once: email when the case has an address we can write to, a printed letter
-when it has only a postal address, and nothing otherwise (the case records why). Rows are added in
-the caller's transaction; the sender and printer deliver them and tell ``casework.lifecycle``.
+the channel rule lives once (``reply_channel``): email when the case has an address we can write to, a
+printed letter when it has only a postal address, and nothing otherwise (the case records why). The
+resident's reasonable adjustments (``case.adjustments``) are honoured here, for every message alike:
+* POST_ONLY: a letter even when an email address is known; with no postal address, nothing, and the
+  case records that a person must tell them another way;
+* LARGE_PRINT: the letter is printed in the large layout (decided by the printer, ``post.layout_for``);
+* PHONE_CALL: the written message still goes (it is the record of the reference, the dates and the
+  Ombudsman's details the Code asks for), and its event on the case says to call the resident too;
+* INTERPRETER, OTHER: shown to staff on the case page; nothing changes automatically.
+A Welsh case (``case.language``) is written to from the Welsh templates. Rows are added in the caller's
+transaction; the sender and printer deliver them and tell ``casework.lifecycle``.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from casework.lifecycle import COMPLAINT_ACKS
 from casework.models import Case, Clock, OutboxMessage, utcnow
 from casework.policy import Policy
 from casework.vocabulary import (
-    RESPONSE_CLOCKS, AckKind, Actor, Channel, EventAction, OutboxStatus, Stage,
+    RESPONSE_CLOCKS, AckKind, Actor, Adjustment, Channel, EventAction, OutboxStatus, Stage,
 )
 from core.settings import Settings
 from responders.acknowledge import understood_excerpt
@@ -29,6 +37,9 @@ from responders.post import enqueue_letter, letter_context, render_letter
 from responders.render import RenderedMessage, TemplateSet, acknowledgement_context, extension_context
 
 LIVE = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT)
+NO_ADDRESS = "no address to reply to"
+POST_BUT_NO_ADDRESS = "resident asked for post but no postal address: tell them another way"
+CALL_THE_RESIDENT = "the resident asked for a phone call: call them as well"
 
 
 @dataclass
@@ -46,13 +57,13 @@ class Correspondence:
         now = now or utcnow()
         channel = channel_for(case)
         if channel is None:
-            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, reason="no address to reply to")
+            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, reason=why_no_channel(case))
             return None
         context = self._context(case, resident_text, channel, now)
         row = self._queue(session, case, kind, channel, context, submission_id, in_reply_to, references, now)
         promised = self._response_due(case, now) if kind in COMPLAINT_ACKS else None
         lifecycle.record(case, actor, EventAction.ACKNOWLEDGEMENT_QUEUED, at=now, kind=str(kind), channel=row.channel,
-                         outbox_status=row.status, promised_response_due=promised)
+                         outbox_status=row.status, promised_response_due=promised, note=call_note(case))
         return row
 
     def notify_extension(
@@ -83,15 +94,23 @@ class Correspondence:
         message; with no channel, an event says a person must tell the resident another way."""
         channel = channel_for(case)
         if channel is None:
-            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, kind=kind.value,
-                             reason=f"no address to send the {kind.value} to: tell the resident another way")
+            reason = (POST_BUT_NO_ADDRESS if asked_for_post(case)
+                      else f"no address to send the {kind.value} to: tell the resident another way")
+            lifecycle.record(case, actor, EventAction.NO_ACKNOWLEDGEMENT, at=now, kind=kind.value, reason=reason)
             return None
         first = _first_message_id(session, case)
         row = self._queue(session, case, kind, channel, context_for(channel, now), None, first,
                           [first] if first else [], now)
         lifecycle.record(case, actor, action, at=now, kind=kind.value, channel=row.channel, outbox_status=row.status,
-                         subject=row.subject)
+                         subject=row.subject, note=call_note(case))
         return row
+
+    def channel(self, case: Case) -> Channel | None:
+        """Where a message to this case's resident goes now (the channel rule); None: nowhere."""
+        return channel_for(case)
+
+    def why_no_channel(self, case: Case) -> str:
+        return why_no_channel(case)
 
     def render_reply(self, case: Case, text: str, now: dt.datetime | None = None) -> tuple[Channel | None, RenderedMessage]:
         """The reply exactly as ``reply`` would queue it now (for a preview): its channel (None: nowhere
@@ -120,6 +139,12 @@ class Correspondence:
             rendered=rendered, domain=self.domain, now=now,
         )
 
+    def preview_context(self, case: Case, channel: Channel, resident_text: str = "",
+                        now: dt.datetime | None = None) -> dict:
+        """The context a message about this case would be rendered with now on ``channel``, for the template
+        editor's preview against a real case; nothing is queued or recorded."""
+        return self._context(case, resident_text, channel, now or utcnow())
+
     def _context(self, case: Case, resident_text: str, channel: Channel, now: dt.datetime) -> dict:
         """The template context; a complaint's response date is projected from now until the
         acknowledgement is sent and starts the real clock (``lifecycle.acknowledged``)."""
@@ -140,17 +165,35 @@ class Correspondence:
 
 
 def channel_for(case: Case) -> Channel | None:
-    return reply_channel(case.resident_email, bool(case.resident_address))
+    return reply_channel(case.resident_email, bool(case.resident_address), case.adjustments or ())
 
 
-def reply_channel(email: str | None, has_postal_address: bool) -> Channel | None:
+def reply_channel(email: str | None, has_postal_address: bool, adjustments: Sequence[str] = ()) -> Channel | None:
     """The one channel rule: email when we have an address, post when we only have a postal address,
-    else none (the case then records that nothing could be sent)."""
+    else none (the case then records that nothing could be sent). A resident who asked for post
+    (``Adjustment.POST_ONLY``) gets a letter even when we know their email address, and nothing when we
+    have no postal address."""
+    if Adjustment.POST_ONLY in adjustments:
+        return Channel.LETTER if has_postal_address else None
     if email:
         return Channel.EMAIL
     if has_postal_address:
         return Channel.LETTER
     return None
+
+
+def asked_for_post(case: Case) -> bool:
+    return Adjustment.POST_ONLY in (case.adjustments or ())
+
+
+def why_no_channel(case: Case) -> str:
+    """Why nothing can be sent to this case's resident, in words for the case's trail."""
+    return POST_BUT_NO_ADDRESS if asked_for_post(case) else NO_ADDRESS
+
+
+def call_note(case: Case) -> str | None:
+    """For a resident who asked for a phone call: the line on the case that says to call them as well."""
+    return CALL_THE_RESIDENT if Adjustment.PHONE_CALL in (case.adjustments or ()) else None
 
 
 def already_acknowledged(session: Session, case: Case, kind: AckKind) -> bool:
