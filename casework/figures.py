@@ -30,8 +30,9 @@ and the Housing Ombudsman's Complaint Handling Code 2024, as this service applie
   and the percentage leaves them out.
 * **Awaab's Law clocks**: those falling due in the period, met by their due time or missed (met late,
   or not met and past due at ``as_of``).
-* **Classifier agreement**: of the cases the classifier first classified in the period, by its
-  category, how many a person then gave another category or other flags (``label_corrections``).
+* **Classifier agreement**: of the cases received in the period, by the classifier's first category
+  for each, how many a person then gave another category or other flags (``label_corrections``).
+* **Held items**: submissions received in the period whose trip ended held for a person, by reason.
 
 Where a rule lives: working days in ``casework.calendar``, every due day in ``casework.policy``; this
 module only asks them.
@@ -40,7 +41,6 @@ module only asks them.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from collections import Counter, defaultdict
@@ -54,7 +54,8 @@ from sqlalchemy.orm import Session
 from casework.models import Case, CaseEvent, Clock, LabelCorrection, Submission, utcnow
 from casework.policy import Policy, spso_policy
 from casework.vocabulary import (
-    ACK_CLOCKS, CLOSING_OUTCOMES, RESPONSE_CLOCKS, Category, Channel, ClockKind, EventAction, Flag, Outcome, Stage,
+    ACK_CLOCKS, CLOSING_OUTCOMES, RESPONSE_CLOCKS, Category, Channel, ClockKind, Disposition, EventAction, Flag, Outcome,
+    Stage,
 )
 from core.settings import PolicySettings
 
@@ -491,23 +492,28 @@ def _band(age: int) -> str:
     return next(label for low, high, label in AGE_BANDS if age >= low and (high is None or age <= high))
 
 
-HOLD_DETAILS = (re.compile(r"\s*\([^)]*\)"), re.compile(r" '[^']*'"))  # a hold's numbers and addresses
+HOLD_DETAILS = (re.compile(r"\s*\([^)]*\)"), re.compile(r" '[^']*'"), re.compile(r"\S*\d\S*"))
 
 
 def hold_reason(reason: str) -> str:
-    """A hold's reason without its particulars (a score, an address), so holds by one rule count together."""
+    """One hold's reason without its particulars (a score, an address, a reference) or its advice after
+    the colon, so the holds of one rule count together."""
     for detail in HOLD_DETAILS:
-        reason = detail.sub("", reason)
-    return _plain(reason.split(":")[0]) or "(no reason recorded)"
+        reason = detail.sub("", reason.split(":")[0])
+    return _plain(reason) or "(no reason recorded)"
 
 
 def held_by_reason(session: Session, period: Period, policy: Policy) -> Figure:
-    """Items held for a person in the period, by the rule that held them (one item may be held for two)."""
-    counts = Counter(hold_reason(event.detail.get("reason") or "")
-                     for event in _events(session, [EventAction.HELD_FOR_TRIAGE], period, policy))
+    """Items (submissions) received in the period that were held for a person, by each reason they were
+    held for (an item held for two reasons counts under both)."""
+    start, end = period.bounds(policy)
+    reasons = session.scalars(select(Submission.reason).where(
+        Submission.disposition == Disposition.HELD.value, Submission.received_at >= start,
+        Submission.received_at < end))
+    counts = Counter(hold_reason(part) for reason in reasons for part in (reason or "").split("; "))
     rows = tuple((reason, (count,)) for reason, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-    return Figure("held_by_reason", "Held for a person, by reason", "Items held for triage in the period, by why "
-                  "they were held.", "reason", ("held",), rows, ("held",))
+    return Figure("held_by_reason", "Held for a person, by reason", "Items received in the period that were held "
+                  "for triage, by why they were held.", "reason", ("held",), rows, ("held",))
 
 
 # -- how things ended -------------------------------------------------------------------------------------------
@@ -553,25 +559,27 @@ def awaabs_law(session: Session, period: Period, policy: Policy, as_of: datetime
 
 
 def classifier_agreement(session: Session, period: Period, policy: Policy) -> Figure:
-    """Of the cases the classifier first classified in the period, by its category: how many a person gave
-    another category, other flags, or either (agreement: neither, as a percentage)."""
+    """Of the cases received in the period, by the classifier's first category for each: how many a person
+    gave another category, other flags, or either (agreement: neither, as a percentage)."""
+    cases = {case.id for case in _received(session, period, policy)}
     first: dict[int, str] = {}
-    for event in _events(session, [EventAction.CLASSIFIED], period, policy):
-        first.setdefault(event.case_id, event.detail.get("category") or OTHER)
+    if cases:
+        for event in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(cases), CaseEvent.action ==
+                                                             EventAction.CLASSIFIED.value).order_by(CaseEvent.id)):
+            first.setdefault(event.case_id, event.detail.get("category") or OTHER)
     changed = _corrected(session, set(first))
     columns = ("classified", "category_changed", "flags_changed", "either_changed", "agreement_pct")
     rows = []
     for category in [*(str(c) for c in Category), OTHER]:
-        cases = [case_id for case_id, said in first.items() if said == category]
-        if category == OTHER and not cases:
+        ids = [case_id for case_id, said in first.items() if said == category]
+        if category == OTHER and not ids:
             continue
-        category_changed = sum("category" in changed.get(case_id, ()) for case_id in cases)
-        flags_changed = sum("flags" in changed.get(case_id, ()) for case_id in cases)
-        either = sum(bool(changed.get(case_id)) for case_id in cases)
-        agreement = round(100 * (len(cases) - either) / len(cases), 1) if cases else None
-        rows.append((category, (len(cases), category_changed, flags_changed, either, agreement)))
-    return Figure("classifier_agreement", "Classifier agreement with staff", "Cases first classified in the "
-                  "period, by the classifier's category, and how often a person changed its category or a flag.",
+        either = sum(bool(changed.get(case_id)) for case_id in ids)
+        rows.append((category, (len(ids), sum("category" in changed.get(case_id, ()) for case_id in ids),
+                                sum("flags" in changed.get(case_id, ()) for case_id in ids), either,
+                                round(100 * (len(ids) - either) / len(ids), 1) if ids else None)))
+    return Figure("classifier_agreement", "Classifier agreement with staff", "Cases received in the period, by "
+                  "the classifier's category, and how often a person changed its category or a flag.",
                   "category", columns, tuple(rows), ("category_changed", "flags_changed"))
 
 
