@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+
+from casework.guards import plain
 from casework.models import Attachment, Submission
 from casework.vocabulary import Channel
+from core.errors import UnreadableSubmission
 from core.settings import Settings
 from intake.contact import read_contact
-from intake.message import ParsedMessage
+from intake.message import ParsedAttachment, ParsedMessage
 from intake.parse import parse_message
 from intake.scans.reading import read_letter_submission
 
@@ -26,12 +32,81 @@ def _read_contact(submission: Submission, settings: Settings) -> ParsedMessage:
     return read_contact(submission.raw)
 
 
+def _read_web_form(submission: Submission, settings: Settings) -> ParsedMessage:
+    """The residents' complaints form (/report), stored by triage.public_form as canonical JSON:
+    ``{"form": "report", "language": "en"|"cy", "received_at": ISO, "fields": {name: value as posted,
+    a list for repeated names}, "files": [{"filename", "content_type", "size", "sha256"}]}``; the
+    files' bytes are the submission's Attachment rows. The sender is the email address given (None
+    without one); what the classifier reads is the description and the outcome wanted; the whole
+    text adds, for staff, the contact details and who wrote (a representative, councillor or MP)."""
+    try:
+        form = json.loads(submission.raw.decode("utf-8"))
+        fields = dict(form["fields"])
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise UnreadableSubmission(f"a web form that is not the JSON the complaints form writes: {exc}") from exc
+    words = WEB_FORM_WORDS.get(form.get("language"), WEB_FORM_WORDS["en"])
+    said = "\n\n".join(part for part in (_field(fields, "description"),
+                                          _labelled(words["outcome"], _field(fields, "outcome"))) if part)
+    on_behalf = _field(fields, "on_behalf")
+    email = _field(fields, "email").lower() or None
+    return ParsedMessage(
+        message_id=None, in_reply_to=None, references=(), sender=email, sender_name=_field(fields, "name") or None,
+        reply_to=None, to=(), subject=WEB_FORM_SUBJECTS["representative" if on_behalf else "resident"],
+        date=_date(form.get("received_at")), text=f"{said}\n\n{_contact_block(fields)}", new_text=said,
+        quoted_text="", signature="", headers=(), content_type="text/plain", return_path=None,
+        attachments=tuple(ParsedAttachment(a.filename, a.content_type, a.size, a.data, a.truncated)
+                          for a in submission.attachments),
+        body_sha256=hashlib.sha256(said.encode()).hexdigest(),
+    )
+
+
+# The subject staff see for a form: neutral (the classifier reads it too, and the form takes requests
+# and compliments as well as complaints); "on behalf of" is what the representative rule looks for.
+WEB_FORM_SUBJECTS = {"resident": "Message from the website form",
+                     "representative": "Message from the website form, sent on behalf of the resident"}
+WEB_FORM_WORDS = {"en": {"outcome": "What I would like to happen:"},
+                  "cy": {"outcome": "Beth hoffwn i ei weld yn digwydd:"}}
+_CONTACT_LINES = (("name", "Name"), ("email", "Email"), ("phone", "Phone"), ("address", "Address"),
+                  ("postcode", "Postcode"))
+_WRITERS = {"representative": "a representative", "councillor": "a councillor", "mp": "an MP"}
+
+
+def _field(fields: dict, name: str) -> str:
+    value = fields.get(name)
+    value = value[0] if isinstance(value, list) and value else value
+    return (plain(value) or "").strip() if isinstance(value, str) else ""
+
+
+def _labelled(label: str, text: str) -> str:
+    return f"{label} {text}" if text else ""
+
+
+def _contact_block(fields: dict) -> str:
+    """What the form said about who wrote and how to reach them, for staff (never classified)."""
+    lines = ["Sent with the website form."]
+    lines += [f"{label}: {' '.join(_field(fields, name).split())}" for name, label in _CONTACT_LINES
+              if _field(fields, name)]
+    writer = _WRITERS.get(_field(fields, "on_behalf"))
+    if writer:
+        consent = "the resident agrees" if _field(fields, "consent") else "no consent given"
+        lines.append(f"Written by {writer} for {_field(fields, 'resident_name') or 'a resident'} ({consent}).")
+    return "\n".join(lines)
+
+
+def _date(value: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 # One reader per Channel; a new kind of source adds one line here.
 READERS = {
     Channel.EMAIL: _read_email,
     Channel.LETTER: read_letter_submission,
     Channel.PHONE: _read_contact,
     Channel.IN_PERSON: _read_contact,
+    Channel.WEB: _read_web_form,
 }
 
 

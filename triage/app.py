@@ -3,12 +3,15 @@ the worker. ``create_app(staff)`` builds it; ``scheduler.build_staff`` wires a `
 ``intake serve`` runs it with uvicorn.
 
 Invariants, held by ``Guard`` for every request:
-* every path but ``PUBLIC`` (the login page, the health check) and static files needs a session, else
-  a redirect to /login (a GET) or 401 (anything else), decided before the body is read; a request
-  without a session may not send more than ``ANONYMOUS_BODY_LIMIT`` (413);
+* every path but ``PUBLIC`` (the login page, the health check, the residents' complaints form and
+  status page with the form's logo and colours) and static files needs a session, else a redirect to
+  /login (a GET) or 401 (anything else), decided before the body is read; a request without a session
+  may not send more than ``ANONYMOUS_BODY_LIMIT`` (413), except /report, which may send up to
+  ``[public] max_request_bytes`` whoever sends it (its files);
 * every request that is not GET or HEAD carries the session's CSRF token (the form field
-  ``csrf_token`` or the ``X-CSRF-Token`` header htmx sends), else 403 and nothing happens; the login
-  form carries the pre-session token of its own cookie;
+  ``csrf_token`` or the ``X-CSRF-Token`` header htmx sends), else 403 and nothing happens; the forms
+  used before anyone signs in (``PRE_SESSION_FORMS``: sign-in, complaints form, status page) carry
+  instead the token of a cookie of their own, set with the page (``request.state.form_csrf``);
 * every response carries the security headers (a Content-Security-Policy with no inline script or
   style and no other origin, frame denial, no sniffing, no referrer).
 Route handlers decide no domain rule: they call ``casework.actions.Casework`` and show its refusals.
@@ -21,6 +24,8 @@ from pathlib import Path
 from typing import Callable
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount
@@ -32,11 +37,14 @@ from triage.staff import Staff
 from triage.views import admin, auth, case, contact, figures, operations, public, queue, template_editor
 
 STATIC = Path(__file__).parent / "static"
-PUBLIC = ("/login", "/healthz")  # exactly these paths: a new '/login-attempts' or '/healthz/details' is not public
+# Exactly these paths: a new '/login-attempts', '/healthz/details' or '/report/list' is not public.
+PUBLIC = ("/login", "/healthz", *public.PATHS, "/report/logo", "/report/brand.css")
 PUBLIC_PREFIX = "/static/"
 SAFE_METHODS = ("GET", "HEAD")
 ANONYMOUS_BODY_LIMIT = 64 * 1024  # a request without a session (the sign-in form) is small; refused past this
 LOGIN_CSRF_COOKIE = "intake_login_csrf"
+# The forms used before anyone signs in, and the cookie that holds each one's CSRF token.
+PRE_SESSION_FORMS = {"/login": LOGIN_CSRF_COOKIE, "/report": public.CSRF_COOKIE, "/status": public.CSRF_COOKIE}
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
@@ -70,18 +78,20 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope["app"] = self.app  # so a refusal page rendered here finds the app's state, as the routes do
         request = Request(scope, receive)
         send = _with_headers(send)
         response = self._refusal(request)  # before any body is read: a stranger cannot make us buffer one
         if response is None and request.method not in SAFE_METHODS:
-            body = await _body(request, None if request.state.user else ANONYMOUS_BODY_LIMIT)
+            body = await _body(request, self._body_limit(request))
             if body is None:
-                response = PlainTextResponse("That request is too large.", status_code=413)
+                response = _too_large(request)
             else:  # the CSRF check reads the form, and the route reads it again
                 request, receive = Request(scope, _replay(body)), _replay(body)
                 response = await self._csrf_refusal(request)
-        elif response is None and request.url.path == "/login":
-            request.state.login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+        elif response is None and request.url.path in PRE_SESSION_FORMS:
+            cookie = PRE_SESSION_FORMS[request.url.path]
+            request.state.form_csrf = request.cookies.get(cookie) or secrets.token_urlsafe(32)
         if response is not None:
             await response(scope, receive, send)
             return
@@ -98,17 +108,25 @@ class Guard:
 
     async def _csrf_refusal(self, request: Request) -> Response | None:
         """For a request that is not GET or HEAD: 403 unless it carries the right CSRF token."""
-        if request.url.path == "/login":  # the login form's own check: its hidden field must match its cookie
-            if not await _csrf_ok(request, request.cookies.get(LOGIN_CSRF_COOKIE)):
-                return PlainTextResponse("This sign-in form has expired. Reload the page and try again.",
-                                         status_code=403)
-            return None
-        if _public(request.url.path):
+        path = request.url.path
+        if path in PRE_SESSION_FORMS:  # a form of its own before sign-in: its hidden field must match its cookie
+            if await _csrf_ok(request, request.cookies.get(PRE_SESSION_FORMS[path])):
+                return None
+            if path in public.PATHS:
+                return await public.expired(request)
+            return PlainTextResponse("This sign-in form has expired. Reload the page and try again.", status_code=403)
+        if _public(path):
             return None
         if not await _csrf_ok(request, request.state.user.csrf_token):
             return PlainTextResponse("This form has expired or did not come from this app. Go back, reload "
                                      "the page and try again.", status_code=403)
         return None
+
+    def _body_limit(self, request: Request) -> int | None:
+        """The most a request may send: /report's own limit (files), none for a session, else 64 KiB."""
+        if request.url.path == "/report":
+            return self.staff.settings.public.max_request_bytes
+        return None if request.state.user else ANONYMOUS_BODY_LIMIT
 
     def _signed_in(self, request: Request) -> sessions.SignedIn | None:
         with self.staff.db.transaction() as session:
@@ -117,6 +135,12 @@ class Guard:
 
 def _public(path: str) -> bool:
     return path in PUBLIC or path.startswith(PUBLIC_PREFIX)
+
+
+def _too_large(request: Request) -> Response:
+    if request.url.path in public.PATHS:
+        return public.too_large(request)  # a page in the resident's language, with the limits in it
+    return PlainTextResponse("That request is too large.", status_code=413)
 
 
 async def _body(request: Request, limit: int | None) -> bytes | None:
@@ -141,7 +165,10 @@ async def _csrf_ok(request: Request, expected: str | None) -> bool:
     given = request.headers.get("x-csrf-token")
     if given is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
-        given = (await request.form()).get("csrf_token")
+        try:
+            given = (await request.form()).get("csrf_token")
+        except (MultiPartException, HTTPException):  # a body that is not the form it claims to be
+            return False
     return isinstance(given, str) and secrets.compare_digest(given, expected)
 
 

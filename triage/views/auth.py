@@ -65,7 +65,7 @@ def healthz(request: Request) -> Response:
 
 
 def _form(request: Request, error: str | None = None, status: int = 200, email: str = "") -> Response:
-    token = getattr(request.state, "login_csrf", None) or request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    token = getattr(request.state, "form_csrf", None) or request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     response = page(request, "login.html", status_code=status, error=error, email=email, login_csrf=token,
                     next=_safe_next(request.query_params.get("next", "/")))
     if token and not request.cookies.get(LOGIN_CSRF_COOKIE):
