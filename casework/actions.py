@@ -32,11 +32,14 @@ from casework.models import Case, CaseLink, Clock, OutboxMessage, Submission
 from casework.policy import Policy
 from casework.references import References
 from casework.vocabulary import (
-    ACK_BY_CATEGORY, CLOSING_OUTCOMES, LOGGED_CHANNELS, AckKind, CaseStatus, Category, Channel,
-    Disposition, EventAction, HazardStep, LinkKind, Outcome, Stage,
+    ACK_BY_CATEGORY, CLOSING_OUTCOMES, LOGGED_CHANNELS, AckKind, Adjustment, CaseStatus, Category, Channel,
+    Disposition, EventAction, HazardStep, Language, LinkKind, Outcome, Stage,
 )
 from core.db import Database
 from core.errors import ActionRefused
+
+
+MAX_NOTE = 2000  # an adjustment note says what helps; a longer story belongs in the case's messages
 
 
 class Correspondence(Protocol):
@@ -49,6 +52,10 @@ class Correspondence(Protocol):
                          *, actor: str, now: dt.datetime) -> OutboxMessage | None: ...
 
     def reply(self, session: Session, case: Case, text: str, *, actor: str, now: dt.datetime) -> OutboxMessage | None: ...
+
+    def channel(self, case: Case) -> Channel | None: ...
+
+    def why_no_channel(self, case: Case) -> str: ...
 
 
 def acknowledgement_for(case: Case) -> AckKind:
@@ -138,6 +145,20 @@ class Casework:
             lifecycle.record(submission.case, by, EventAction.CONTACT_LOGGED, at=submission.received_at,
                              submission_id=submission.id, channel=submission.kind)
             return submission.case.reference
+
+    def adjust(self, reference: str, adjustments: Sequence[str], note: str | None = None, *, by: str,
+               on: dt.datetime | dt.date | None = None, language: str | None = None) -> bool:
+        """Set the resident's reasonable adjustments (every Adjustment value asked for; an empty list
+        clears them), the note that says more, and optionally the Language we write in; replies follow
+        them from now on. Returns whether anything changed (the same again records nothing)."""
+        wanted = [choice(Adjustment, value.strip(), "adjustment") for value in adjustments]
+        if language is not None:
+            language = choice(Language, language.strip(), "language")
+        note = (plain(note) or "").strip() or None
+        if note and len(note) > MAX_NOTE:
+            raise ActionRefused(f"the adjustment note is {len(note)} characters: keep it to {MAX_NOTE}")
+        with self._case(reference, on) as (session, case, at):
+            return lifecycle.adjust(case, wanted, note, actor=by, at=at, language=language)
 
     # -- cases together ----------------------------------------------------------------------------------
 
@@ -304,4 +325,6 @@ class Casework:
             if not (case.resident_email or case.resident_address):
                 raise ActionRefused(f"{reference} has no email or postal address to reply to: "
                                     "tell the resident another way")
+            if self.correspondence.channel(case) is None:
+                raise ActionRefused(f"{reference}: {self.correspondence.why_no_channel(case)}")
             self.correspondence.reply(session, case, text.strip(), actor=by, now=at)

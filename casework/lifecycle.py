@@ -28,7 +28,8 @@ from casework.policy import ClockSpec, Policy
 from casework.references import References
 from core.errors import ActionRefused
 from casework.vocabulary import (
-    ACK_CLOCKS, ACKNOWLEDGEMENTS, RESPONSE_CLOCKS, AckKind, Actor, CaseStatus, Category, ClockKind, EventAction, Flag, Stage,
+    ACK_CLOCKS, ACKNOWLEDGEMENTS, RESPONSE_CLOCKS, AckKind, Actor, Adjustment, CaseStatus, Category, ClockKind, EventAction,
+    Flag, Language, Stage,
 )
 
 PRIORITY = {Flag.SAFEGUARDING: 100, Flag.EMERGENCY_HAZARD: 90, Flag.DAMP_MOULD: 50}
@@ -137,6 +138,49 @@ def set_category(case: Case, category: str, policy: Policy) -> None:
         case.stage = Stage.ONE
         code_kinds = {*ACK_CLOCKS.values(), *RESPONSE_CLOCKS.values(), ClockKind.FRONTLINE}
         case.clocks[:] = [clock for clock in case.clocks if clock.kind not in code_kinds]
+
+
+# -- how we write to the resident: reasonable adjustments and language ----------------------------------
+
+
+def adjust(case: Case, adjustments: Iterable[str], note: str | None, *, actor: str, at: dt.datetime | None = None,
+           language: str | None = None, submission_id: int | None = None, **detail: Any) -> bool:
+    """Set the resident's reasonable adjustments (Adjustment values, kept in the vocabulary's order), the
+    note that says more (which language, what else helps), and, when ``language`` is given, the Language
+    we write in (English is stored as None). One ADJUSTMENTS_CHANGED event gives before and after;
+    nothing is recorded when nothing differs. Returns whether anything changed.
+
+    Invariant: the note is a resident's personal detail (often about their health): it lives on the case
+    and its event, and never reaches a log line."""
+    wanted = {Adjustment(value).value for value in adjustments}
+    after = [item.value for item in Adjustment if item.value in wanted]
+    note = (note or "").strip() or None
+    new_language = case.language if language is None else (None if language == Language.ENGLISH else Language(language).value)
+    before = {"adjustments": list(case.adjustments or []), "note": case.adjustment_note, "language": case.language}
+    if (after, note, new_language) == (before["adjustments"], before["note"], before["language"]):
+        return False
+    case.adjustments, case.adjustment_note, case.language = after, note, new_language
+    changes = {"previous": before["adjustments"], "adjustments": after}
+    if note != before["note"]:
+        changes.update(previous_note=before["note"], note=note)
+    if new_language != before["language"]:
+        changes.update(previous_language=before["language"] or Language.ENGLISH.value,
+                       language=new_language or Language.ENGLISH.value)
+    record(case, actor, EventAction.ADJUSTMENTS_CHANGED, at=at, submission_id=submission_id, **changes, **detail)
+    return True
+
+
+def add_adjustments(case: Case, adjustments: Iterable[str], note: str | None, *, actor: str,
+                    at: dt.datetime | None = None, language: str | None = None, submission_id: int | None = None,
+                    **detail: Any) -> bool:
+    """What a resident asked for in a new message, added to what the case has: adjustments are never
+    dropped (a person may have set them), a new note is added under the old one, and a language is only
+    ever switched to Welsh (a message that reads as English does not undo a person's choice)."""
+    merged = [*(case.adjustments or []), *adjustments]
+    old, new = (case.adjustment_note or "").strip(), (note or "").strip()
+    merged_note = old if not new or new in old else f"{old}\n{new}".strip()
+    welsh = Language.WELSH.value if language == Language.WELSH else None
+    return adjust(case, merged, merged_note, actor=actor, at=at, language=welsh, submission_id=submission_id, **detail)
 
 
 # -- Code clocks -------------------------------------------------------------------------------------

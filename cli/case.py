@@ -11,9 +11,11 @@ import argparse
 import datetime as dt
 import json
 
+from casework.vocabulary import Adjustment
 from core.settings import Settings
 
 OUTCOMES = ("upheld", "partly_upheld", "not_upheld", "resolved", "withdrawn")
+ADJUSTMENTS = tuple(item.value for item in Adjustment)
 
 
 def add_parser(commands) -> None:
@@ -130,6 +132,14 @@ def _log_contact(args, settings):
     return _done(reference or f"submission {submission_id} stored; it failed processing and waits for a person")
 
 
+def _adjust(args, settings):
+    """set the resident's reasonable adjustments (replaces them; none given clears them) and language"""
+    changed = _casework(settings).adjust(args.reference, args.adjustment or [], args.note, by=args.by, on=args.on,
+                                         language=args.language)
+    shown = ", ".join(args.adjustment or []) or "none"
+    return _done(f"{args.reference} adjustments: {shown}" if changed else f"{args.reference}: adjustments unchanged")
+
+
 def _link(args, settings):
     """link two cases"""
     _casework(settings).link(args.reference, args.other, by=args.by, on=args.on)
@@ -207,6 +217,10 @@ VERBS = [
     ("log-contact", [(("--channel",), {"required": True, "choices": ("phone", "in_person")}),
                      (("--name",), {"required": True}), (("--email",), {}), (("--address",), {"metavar": "LINE,..."}),
                      (("--notes",), {"required": True})], _log_contact),
+    ("adjust", [REF, (("--adjustment",), {"action": "append", "choices": ADJUSTMENTS, "metavar": "ADJUSTMENT",
+                                          "help": f"one of {', '.join(ADJUSTMENTS)}; repeat for more"}),
+                (("--note",), {"help": "what else helps (which language, how to call)"}),
+                (("--language",), {"choices": ("en", "cy"), "help": "the language we write in"})], _adjust),
     ("link", [REF, (("other",), {})], _link),
     ("merge", [REF, (("--into",), {"required": True, "metavar": "REF"})], _merge),
     ("split", [REF, (("--category",), {"required": True})], _split),

@@ -2,8 +2,14 @@
 
 read → drop duplicates → detect auto-reply → match an existing case → classify → decide (pipeline/decide.py:
 hold or not, which acknowledgement by which channel) → open or update the case (reference, stage, flags,
-clocks, holds) → queue the acknowledgement. A stage ends the flow only
+clocks, holds, how to write to the resident) → queue the acknowledgement. A stage ends the flow only
 by a disposition: accepted, held for triage, discarded, failed (see runner.py for failures).
+
+How to write to the resident is carried onto the case before anything is queued, so the first
+acknowledgement already honours it: a web-form submission's ``details["adjustments"]``,
+``details["adjustment_note"]`` and ``details["language"]``, and, where the landlord writes in Welsh
+(``landlord.welsh``), a message whose words are Welsh (``text.language``). They are added to what the
+case has (``lifecycle.add_adjustments``): never dropping what a person set.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from casework.models import Case, Submission, utcnow
 from casework.policy import Policy
 from casework.references import References
 from core.settings import Settings
-from casework.vocabulary import Actor, CaseStatus, Category, Channel, Disposition, EventAction
+from casework.vocabulary import Actor, Adjustment, CaseStatus, Category, Channel, Disposition, EventAction, Language
 from classifier import Classification
 from classifier.model import Classifier
 from intake.autoreply import detect_auto_reply
@@ -32,6 +38,7 @@ from intake.message import ParsedMessage
 from pipeline.read import read_submission
 from responders.correspondence import Correspondence
 from responders.outbox import is_own_message_id
+from text.language import is_welsh
 
 ANSWERED = (Disposition.ACCEPTED, Disposition.HELD, Disposition.DISCARDED)
 
@@ -80,6 +87,7 @@ class Pipeline:
         decision = decide(message, result, self._new_facts(submission, message), self.policy)
         case = self._open(session, submission, message, result, decision, now)
         _attach(case, submission, EventAction.CASE_OPENED, source=submission.source)
+        self._how_to_write(case, submission, message)
         _record_classification(case, submission, result)
         record_scanning_lag(case, submission, self.policy)
         lifecycle.add_flags(case, decision.flags, self.policy, submission.received_at)
@@ -112,6 +120,7 @@ class Pipeline:
     def _follow_up(self, session: Session, submission: Submission, message: ParsedMessage, case: Case,
                    now: dt.datetime):
         _attach(case, submission, EventAction.REPLY_RECEIVED)
+        self._how_to_write(case, submission, message)
         result = self._classify(message)
         _record_classification(case, submission, result)
         decision = decide(message, result, self._case_facts(submission, case), self.policy)
@@ -139,6 +148,26 @@ class Pipeline:
             lifecycle.become_complaint(case, self.policy, submission.received_at, submission_id=submission.id)
 
     # -- shared steps -----------------------------------------------------------------------
+
+    def _how_to_write(self, case: Case, submission: Submission, message: ParsedMessage) -> None:
+        """The adjustments, note and language this submission asks for, added to the case's."""
+        details = submission.details or {}
+        known = {item.value for item in Adjustment}
+        adjustments = [value for value in details.get("adjustments") or [] if value in known]
+        note = details.get("adjustment_note") if isinstance(details.get("adjustment_note"), str) else None
+        language = self._language(details, message)
+        if adjustments or (note and note.strip()) or language:
+            lifecycle.add_adjustments(case, adjustments, note, actor=Actor.SYSTEM, at=submission.received_at,
+                                      language=language, submission_id=submission.id, source=submission.kind)
+
+    def _language(self, details: dict, message: ParsedMessage) -> str | None:
+        """Welsh, where the landlord writes in Welsh and the resident chose the Welsh form or wrote in
+        Welsh; None otherwise (nothing changes, and lingua is never loaded when Welsh is off)."""
+        if not self.settings.landlord.welsh:
+            return None
+        if details.get("language") == Language.WELSH or is_welsh(f"{message.subject or ''}\n{message.new_text or ''}"):
+            return Language.WELSH.value
+        return None
 
     def _classify(self, message: ParsedMessage) -> Classification:
         return self.classifier.classify(message.subject, message.new_text)

@@ -63,7 +63,7 @@ class Correspondence:
         row = self._queue(session, case, kind, channel, context, submission_id, in_reply_to, references, now)
         promised = self._response_due(case, now) if kind in COMPLAINT_ACKS else None
         lifecycle.record(case, actor, EventAction.ACKNOWLEDGEMENT_QUEUED, at=now, kind=str(kind), channel=row.channel,
-                         outbox_status=row.status, promised_response_due=promised, note=call_note(case))
+                         outbox_status=row.status, promised_response_due=promised, **call_note(case))
         return row
 
     def notify_extension(
@@ -102,7 +102,7 @@ class Correspondence:
         row = self._queue(session, case, kind, channel, context_for(channel, now), None, first,
                           [first] if first else [], now)
         lifecycle.record(case, actor, action, at=now, kind=kind.value, channel=row.channel, outbox_status=row.status,
-                         subject=row.subject, note=call_note(case))
+                         subject=row.subject, **call_note(case))
         return row
 
     def channel(self, case: Case) -> Channel | None:
@@ -191,9 +191,10 @@ def why_no_channel(case: Case) -> str:
     return POST_BUT_NO_ADDRESS if asked_for_post(case) else NO_ADDRESS
 
 
-def call_note(case: Case) -> str | None:
-    """For a resident who asked for a phone call: the line on the case that says to call them as well."""
-    return CALL_THE_RESIDENT if Adjustment.PHONE_CALL in (case.adjustments or ()) else None
+def call_note(case: Case) -> dict[str, str]:
+    """For a resident who asked for a phone call: the note, on the event of what we wrote, that says to
+    call them as well (an empty dict for everyone else, so their events stay as they were)."""
+    return {"note": CALL_THE_RESIDENT} if Adjustment.PHONE_CALL in (case.adjustments or ()) else {}
 
 
 def already_acknowledged(session: Session, case: Case, kind: AckKind) -> bool:

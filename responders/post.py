@@ -7,6 +7,13 @@ transaction. ``LetterPrinter`` claims queued letter rows exactly as the email se
 rows, lays each out as an A4 PDF for a DL window envelope and writes it atomically into the
 print-queue folder as ``<reference>-<kind>-<outbox id>.pdf``. A re-print after a crash rewrites
 the same file name, so the post room never sees two copies of one letter.
+
+A Welsh case's letter comes from ``templates/cy/letter/<kind>.txt`` (bilingual, Welsh first) and its
+reference and date lines are printed in Welsh and English. Large print is decided per letter when it
+is printed (``layout_for``): every letter when the landlord sets ``letters.large_print``, else the
+letters of a case whose resident asked for it (``Adjustment.LARGE_PRINT``). The printer reads the case
+at print time rather than the row carrying a flag, so an adjustment recorded after a letter was queued
+but before it was printed is still honoured.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from casework import lifecycle
 from casework.policy import Policy
 from casework.models import Case, OutboxMessage, utcnow
 from core.settings import LandlordSettings, OutboxSettings
-from casework.vocabulary import AckKind, Actor, EventAction, OutboxStatus
+from casework.vocabulary import AckKind, Actor, Adjustment, EventAction, Language, OutboxStatus
 from responders.outbox import new_message_id
 from responders.render import (
     DEFAULT_ZONE, OMBUDSMAN, RenderedMessage, TemplateSet, acknowledgement_context, check_extension,
@@ -51,48 +58,65 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 
 
 def render_letter(templates: TemplateSet, kind: str, context: Mapping[str, Any]) -> RenderedMessage:
-    """The letter for one AckKind: subject = its heading line, text = its body; no HTML."""
-    template = templates.template(f"letter/{AckKind(kind).value}.txt", context.get("language"))
-    heading, _, body = template.render(context).lstrip("\n").partition("\n")
+    """The letter for one AckKind, in the context's language: subject = its heading line, text = its body;
+    no HTML."""
+    rendered = templates.render_file(f"letter/{AckKind(kind).value}.txt", context)
+    heading, _, body = rendered.lstrip("\n").partition("\n")
     return RenderedMessage(subject=one_line(heading), text=body.strip("\n") + "\n", html="")
+
+
+# The one phrase of the email context that assumes email, rewritten for post, in each language.
+BY_POST = {
+    Language.ENGLISH: "write to us or call us on {phone}, quoting your reference {reference}, and tell us what we got wrong",
+    Language.WELSH: ("ysgrifennwch atom neu ffoniwch ni ar {phone}, gan nodi eich cyfeirnod {reference}, a dywedwch"
+                     " wrthym beth sy'n anghywir"),
+}
 
 
 def letter_context(case: Case, landlord: LandlordSettings, clocks: Mapping[str, dt.datetime], understood: str,
                    zone: dt.tzinfo = DEFAULT_ZONE) -> dict:
-    """The email context, with the one phrase that assumes email rewritten for post."""
+    """The email context, with the one phrase that assumes email rewritten for post (in the case's
+    language, and in English for the English half of a bilingual letter)."""
     context = acknowledgement_context(case, landlord, clocks, understood, zone)
-    context["how_to_correct"] = (
-        f"write to us or call us on {landlord.phone}, quoting your reference {case.reference},"
-        " and tell us what we got wrong"
-    )
+    words = {"phone": landlord.phone, "reference": case.reference}
+    context["how_to_correct"] = BY_POST[Language(context["language"])].format(**words)
+    context["english"] = {**context["english"], "how_to_correct": BY_POST[Language.ENGLISH].format(**words)}
     return context
 
 
 def validate_letters(templates: TemplateSet) -> list[str]:
-    """Render every letter with the sample context and say, in plain words, what is wrong."""
+    """Render every letter with the sample context and say, in plain words, what is wrong; each Welsh
+    letter that exists is checked too, with a Welsh sample context ("letter Welsh <kind>: ...")."""
     problems: list[str] = []
-    for kind in AckKind:
-        context = sample_context(stage=2 if kind == AckKind.COMPLAINT_STAGE2 else 1)
-        try:
-            rendered = render_letter(templates, kind, context)
-        except Exception as exc:  # noqa: BLE001 - a manager's mistake, reported not raised
-            problems.append(f"letter {kind}: {describe_template_error(exc)}")
-            continue
-        problems.extend(f"letter {kind}: {problem}" for problem in check_letter(kind, rendered, context))
+    for language in Language:
+        for kind in AckKind:
+            if language == Language.WELSH and not templates.has_welsh(f"letter/{kind.value}.txt"):
+                continue
+            name = f"Welsh {kind}" if language == Language.WELSH else str(kind)
+            context = sample_context(stage=2 if kind == AckKind.COMPLAINT_STAGE2 else 1, language=language)
+            try:
+                rendered = render_letter(templates, kind, context)
+            except Exception as exc:  # noqa: BLE001 - a manager's mistake, reported not raised
+                problems.append(f"letter {name}: {describe_template_error(exc)}")
+                continue
+            problems.extend(f"letter {name}: {problem}" for problem in check_letter(kind, rendered, context))
     return problems
+
+
+EMAIL_WORDS = ("this email", "e-bost hwn")  # "yr e-bost hwn": this email, in Welsh
 
 
 def check_letter(kind: AckKind, rendered: RenderedMessage, context: Mapping[str, Any]) -> list[str]:
     text = f"{rendered.subject}\n{rendered.text}"
     problems = [] if context["reference"] in text else ["does not give the reference"]
-    if "this email" in text.lower():
+    if any(words in text.lower() for words in EMAIL_WORDS):
         problems.append("talks about 'this email': it is a letter")
     if kind in (AckKind.COMPLAINT_STAGE1, AckKind.COMPLAINT_STAGE2):
         problems += [] if context["response_due"] in text else ["does not give the date the response is due"]
         problems += [] if OMBUDSMAN["website"] in text else ["does not give the Housing Ombudsman's website"]
     if kind == AckKind.EXTENSION:
         problems += check_extension(text, context)
-    if kind == AckKind.NEUTRAL and (found := names_a_category(rendered, context["reference"])):
+    if kind == AckKind.NEUTRAL and (found := names_a_category(rendered, context["reference"], context.get("language"))):
         problems.append(f"the neutral letter names a category ({', '.join(found)})")
     return problems
 
@@ -138,7 +162,7 @@ class LetterPrinter(OutboxSender):
         self.templates = templates if isinstance(templates, TemplateSet) else TemplateSet(templates)
         self.landlord = landlord
         self.print_dir = Path(print_dir)
-        self.layout = Layout.large() if large_print else Layout.standard()
+        self.large_print = large_print  # every letter in large print (letters.large_print)
         problems = validate_letters(self.templates)
         if problems:
             raise ConfigurationError("letter templates: " + "; ".join(problems))
@@ -156,10 +180,17 @@ class LetterPrinter(OutboxSender):
     def print_row(self, outbox_id: int, now: dt.datetime) -> Path:
         with self.db.sessions() as session:
             row = session.get_one(OutboxMessage, outbox_id)
-            reference = row.case_id and session.get_one(Case, row.case_id).reference or "no-reference"
-            pdf = letter_pdf(row, reference, self.landlord, self.layout, now, self.policy.calendar.zone)
+            case = session.get_one(Case, row.case_id) if row.case_id else None
+            reference = case.reference if case is not None else "no-reference"
+            pdf = letter_pdf(row, reference, self.landlord, self.layout_for(case), now, self.policy.calendar.zone,
+                             case.language if case is not None else None)
             name = f"{reference}-{row.kind}-{row.id}.pdf"
         return write_atomically(self.print_dir / name, pdf)
+
+    def layout_for(self, case: Case | None) -> Layout:
+        """Large print for every letter (the landlord's setting) or for a resident who asked for it."""
+        asked = case is not None and Adjustment.LARGE_PRINT in (case.adjustments or [])
+        return Layout.large() if self.large_print or asked else Layout.standard()
 
     def _mark_printed(self, outbox_id: int, path: Path, now: dt.datetime) -> None:
         with self.db.transaction() as session:
@@ -219,16 +250,18 @@ def fonts() -> tuple[str, str]:
 
 
 def letter_pdf(row: OutboxMessage, reference: str, landlord: LandlordSettings, layout: Layout, now: dt.datetime,
-               zone: dt.tzinfo = DEFAULT_ZONE) -> bytes:
-    """The letter as an A4 PDF: text is drawn, never interpreted, so a resident's words stay inert."""
+               zone: dt.tzinfo = DEFAULT_ZONE, language: str | None = None) -> bytes:
+    """The letter as an A4 PDF: text is drawn, never interpreted, so a resident's words stay inert. A
+    Welsh case's reference and date lines are in Welsh, then English."""
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     pdf.setTitle(row.subject)
     pdf.setAuthor(landlord.name)
-    page = Page(pdf, layout, reference)
+    welsh = language == Language.WELSH
+    page = Page(pdf, layout, reference, welsh)
     page.letterhead(landlord)
     page.window_address(row.postal_address or [], landlord)
-    page.reference_and_date(reference, long_date(now, zone))
+    page.reference_and_date(reference, long_date(now, zone), long_date(now, zone, language) if welsh else None)
     page.heading(row.subject)
     page.body(row.text_body)
     page.finish()
@@ -238,8 +271,8 @@ def letter_pdf(row: OutboxMessage, reference: str, landlord: LandlordSettings, l
 class Page:
     """A cursor down the page that starts a new page when it reaches the bottom margin."""
 
-    def __init__(self, pdf: canvas.Canvas, layout: Layout, reference: str) -> None:
-        self.pdf, self.layout, self.reference = pdf, layout, reference
+    def __init__(self, pdf: canvas.Canvas, layout: Layout, reference: str, welsh: bool = False) -> None:
+        self.pdf, self.layout, self.reference, self.welsh = pdf, layout, reference, welsh
         self.regular, self.bold = fonts()
         self.number = 1
         self.y = A4[1] - 20 * mm
@@ -267,9 +300,13 @@ class Page:
         for text in lines[:8]:
             self.line(text, size)
 
-    def reference_and_date(self, reference: str, today: str | None) -> None:
+    def reference_and_date(self, reference: str, today: str | None, today_in_welsh: str | None = None) -> None:
         self.y = min(self.y, A4[1] - 92 * mm)
-        self.line(f"Our reference: {reference}", self.layout.body_size, bold=True)
+        if today_in_welsh:
+            self.line(f"Ein cyfeirnod / Our reference: {reference}", self.layout.body_size, bold=True)
+            self.line(f"Dyddiad: {today_in_welsh}", self.layout.body_size)
+        else:
+            self.line(f"Our reference: {reference}", self.layout.body_size, bold=True)
         self.line(f"Date: {today}", self.layout.body_size)
         self.y -= self.layout.leading(self.layout.body_size)
 
@@ -296,7 +333,8 @@ class Page:
 
     def footer(self) -> None:
         self.pdf.setFont(self.regular, 9)
-        self.pdf.drawString(self.layout.left, 12 * mm, f"Reference {self.reference} · page {self.number}")
+        words = "Cyfeirnod / Reference {reference} · tudalen / page {number}" if self.welsh else "Reference {reference} · page {number}"
+        self.pdf.drawString(self.layout.left, 12 * mm, words.format(reference=self.reference, number=self.number))
 
     def finish(self) -> None:
         self.footer()

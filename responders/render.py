@@ -12,11 +12,15 @@ Context variables (built by ``acknowledgement_context``):
     complaints_policy_url), ombudsman (name, address, phone, website); for the extension notice also
     previous_due, new_due and extension_reason (None in every other message); for a person's reply
     (``reply``) also reply_text, the words they wrote (None in every other message); language, the
-    case's Language ("en" or "cy").
+    case's Language ("en" or "cy"); english, the same dates and how_to_correct in English (for the
+    English half of a bilingual Welsh message; equal to the plain ones for an English case).
 A template's Welsh version lives at the same path under ``cy/`` (``cy/email/neutral/body.txt``) and is
-used for a case whose language is Welsh; where a Welsh version is missing the English one is used.
-Dates are written like "Friday 4 December 2026", on the calendar of the policy's time zone
-(``ZoneInfo(settings.policy.timezone)``, passed in as ``zone``; Europe/London when not given).
+used for a case whose language is Welsh; the shipped Welsh templates are bilingual, Welsh first then
+English. Where a Welsh version is missing the English one is used, rendered with the English context
+(``english_context``), so an English template never shows a Welsh date.
+Dates are written like "Friday 4 December 2026" ("Dydd Gwener 4 Rhagfyr 2026" for a Welsh case), on the
+calendar of the policy's time zone (``ZoneInfo(settings.policy.timezone)``, passed in as ``zone``;
+Europe/London when not given).
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import (
+    BaseLoader, ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, select_autoescape,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
 from casework.models import Case
@@ -56,6 +62,20 @@ CATEGORY_LABELS = {
 
 # Words a neutral acknowledgement must never contain: it must not name a category.
 CATEGORY_WORDS = ("complain", "service request", "compliment", "out of scope", "enquiry", "stage")
+# The same in Welsh, with the mutated forms a sentence gives them (cwyn: complaint, "gweithdrefn gwyno",
+# "a chwyn", "fy nghwyn"; cam: stage, "yng ngham 1"; cais am wasanaeth: service request; canmoliaeth:
+# compliment; ymholiad: enquiry). A bilingual Welsh message is checked against both lists.
+WELSH_CATEGORY_WORDS = ("cwyn", "gwyno", "chwyn", "nghwyn", "gŵyn", "cŵyn", "cais am wasanaeth", "canmoliaeth", "ymholiad",
+                        "cam 1", "cam 2", "gam 1", "gam 2", "ngham")
+
+WELSH_DAYS = ("Dydd Llun", "Dydd Mawrth", "Dydd Mercher", "Dydd Iau", "Dydd Gwener", "Dydd Sadwrn", "Dydd Sul")
+WELSH_MONTHS = ("Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf", "Awst", "Medi", "Hydref",
+                "Tachwedd", "Rhagfyr")
+DATE_FIELDS = ("received_on", "acknowledgement_due", "response_due", "previous_due", "new_due")
+HOW_TO_CORRECT = {
+    Language.ENGLISH: "reply to this email, quoting your reference {reference}, and tell us what we got wrong",
+    Language.WELSH: "atebwch yr e-bost hwn gan nodi eich cyfeirnod {reference}, a dywedwch wrthym beth sy'n anghywir",
+}
 
 
 @dataclass(frozen=True)
@@ -94,18 +114,42 @@ class TemplateSet:
         return RenderedMessage(subject=one_line(subject), text=text, html=html)
 
     def _render_part(self, folder: str, part: str, context: Mapping[str, Any]) -> str:
-        return self.template(f"email/{folder}/{part}", context.get("language")).render(context)
+        return self.render_file(f"email/{folder}/{part}", context)
+
+    def render_file(self, path: str, context: Mapping[str, Any]) -> str:
+        """One template file in the context's language; an English file standing in for a missing Welsh
+        one gets the English context, so it never mixes Welsh dates into English sentences."""
+        language = context.get("language")
+        template = self.template(path, language)
+        stand_in = language == Language.WELSH and not (template.name or "").startswith(f"{Language.WELSH.value}/")
+        return template.render(english_context(context) if stand_in else context)
 
     def template(self, path: str, language: str | None = None):
         """The compiled template at ``path`` (relative to the templates folder), in the case's language."""
         return self.env.select_template(localised(path, language))
 
+    def has_welsh(self, path: str) -> bool:
+        """True when a Welsh version of ``path`` exists (even a broken one: rendering will say what is wrong)."""
+        try:
+            self.env.get_template(f"{Language.WELSH.value}/{path}")
+        except TemplateNotFound:
+            return False
+        except TemplateError:
+            return True
+        return True
+
     def validate(self) -> list[str]:
-        """Render every kind with a sample context and say, in plain words, what is wrong."""
-        context = sample_context()
+        """Render every kind with a sample context and say, in plain words, what is wrong; the Welsh
+        version of each kind that has one is checked too, with a Welsh sample context (its problems are
+        named "Welsh <kind>")."""
         problems: list[str] = []
-        for kind in AckKind:
-            problems.extend(f"{kind}: {problem}" for problem in self._check(kind, context))
+        for language in Language:
+            context = sample_context(language=language)
+            for kind in AckKind:
+                if language == Language.WELSH and not any(self.has_welsh(f"email/{kind.value}/{p}") for p in PARTS):
+                    continue
+                name = f"Welsh {kind}" if language == Language.WELSH else str(kind)
+                problems.extend(f"{name}: {problem}" for problem in self._check(kind, context))
         return problems
 
     def _check(self, kind: AckKind, context: Mapping[str, Any]) -> list[str]:
@@ -119,6 +163,11 @@ class TemplateSet:
 def localised(path: str, language: str | None) -> list[str]:
     """Where to look for a template, best first: the Welsh version of a Welsh case's template, then the path."""
     return [f"{Language.WELSH.value}/{path}", path] if language == Language.WELSH else [path]
+
+
+def english_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context with its dates and how_to_correct in English (what an English template needs)."""
+    return {**context, **(context.get("english") or {}), "language": Language.ENGLISH.value}
 
 
 def one_line(subject: str) -> str:
@@ -140,7 +189,7 @@ def check_rendered(kind: AckKind, rendered: RenderedMessage, context: Mapping[st
     if kind in (AckKind.COMPLAINT_STAGE1, AckKind.COMPLAINT_STAGE2):
         problems.extend(_check_complaint(rendered, context))
     if kind == AckKind.NEUTRAL:
-        problems.extend(_check_neutral(rendered, context["reference"]))
+        problems.extend(_check_neutral(rendered, context["reference"], context.get("language")))
     if kind == AckKind.EXTENSION:
         problems.extend(check_extension(rendered.text, context))
     if kind == AckKind.REPLY:
@@ -163,9 +212,13 @@ def check_extension(text: str, context: Mapping[str, Any]) -> list[str]:
 
 def extension_context(context: dict[str, Any], previous_due: dt.datetime, new_due: dt.datetime,
                       reason: str, zone: ZoneInfo = DEFAULT_ZONE) -> dict[str, Any]:
-    """An acknowledgement context with the extension notice's new date, old date and reason."""
-    return {**context, "previous_due": long_date(previous_due, zone), "new_due": long_date(new_due, zone),
-            "extension_reason": reason}
+    """An acknowledgement context with the extension notice's new date, old date and reason (the dates in
+    the context's language, and in English under ``english``)."""
+    language = context.get("language")
+    english = {**(context.get("english") or {}), "previous_due": long_date(previous_due, zone),
+               "new_due": long_date(new_due, zone)}
+    return {**context, "previous_due": long_date(previous_due, zone, language),
+            "new_due": long_date(new_due, zone, language), "extension_reason": reason, "english": english}
 
 
 def _check_reference(rendered: RenderedMessage, reference: str) -> list[str]:
@@ -185,22 +238,28 @@ def _check_complaint(rendered: RenderedMessage, context: Mapping[str, Any]) -> l
     return problems
 
 
-def _check_neutral(rendered: RenderedMessage, reference: str) -> list[str]:
-    found = names_a_category(rendered, reference)
+def _check_neutral(rendered: RenderedMessage, reference: str, language: str | None = None) -> list[str]:
+    found = names_a_category(rendered, reference, language)
     return [f"the neutral acknowledgement names a category ({', '.join(found)})"] if found else []
 
 
-def names_a_category(rendered: RenderedMessage, reference: str) -> list[str]:
-    """Category words in the message, ignoring the reference (whose prefix is not ours to choose)."""
+def names_a_category(rendered: RenderedMessage, reference: str, language: str | None = None) -> list[str]:
+    """Category words in the message, ignoring the reference (whose prefix is not ours to choose); a Welsh
+    message is checked for the Welsh words as well as the English ones."""
     text = " ".join((rendered.subject, rendered.text, rendered.html)).replace(reference, "").lower()
-    return [word for word in CATEGORY_WORDS if word in text]
+    words = CATEGORY_WORDS + (WELSH_CATEGORY_WORDS if language == Language.WELSH else ())
+    return [word for word in words if word in text]
 
 
-def long_date(when: dt.datetime | dt.date | None, zone: ZoneInfo = DEFAULT_ZONE) -> str | None:
-    """'Friday 4 December 2026': a moment's date on the calendar of ``zone`` (a date is taken as it is)."""
+def long_date(when: dt.datetime | dt.date | None, zone: ZoneInfo = DEFAULT_ZONE,
+              language: str | None = None) -> str | None:
+    """'Friday 4 December 2026' ('Dydd Gwener 4 Rhagfyr 2026' when ``language`` is Welsh): a moment's date
+    on the calendar of ``zone`` (a date is taken as it is). The one function for dates in what we write."""
     if when is None:
         return None
     day = when.astimezone(zone).date() if isinstance(when, dt.datetime) else when
+    if language == Language.WELSH:
+        return f"{WELSH_DAYS[day.weekday()]} {day.day} {WELSH_MONTHS[day.month - 1]} {day.year}"
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
@@ -209,9 +268,13 @@ def acknowledgement_context(
     zone: ZoneInfo = DEFAULT_ZONE,
 ) -> dict[str, Any]:
     """Everything an acknowledgement template may use. ``clocks`` maps ClockKind to due times; every
-    date is written on the calendar of ``zone``, the policy's time zone."""
+    date is written on the calendar of ``zone``, the policy's time zone, in the case's language (and in
+    English under ``english``)."""
     stage = case.stage or 1
+    language = case.language or Language.ENGLISH.value
     ack_clock, response_clock = _clock_kinds(stage)
+    moments = {"received_on": case.received_at, "acknowledgement_due": clocks.get(ack_clock),
+               "response_due": clocks.get(response_clock)}
     return {
         "reference": case.reference,
         "stage": stage,
@@ -221,17 +284,17 @@ def acknowledgement_context(
         "resident_name": case.resident_name or None,
         "resident_subject": case.subject or None,
         "understood": understood,
-        "received_on": long_date(case.received_at, zone),
-        "acknowledgement_due": long_date(clocks.get(ack_clock), zone),
-        "response_due": long_date(clocks.get(response_clock), zone),
-        "how_to_correct": _how_to_correct(case.reference),
+        **{field: long_date(moment, zone, language) for field, moment in moments.items()},
+        "how_to_correct": how_to_correct(case.reference, language),
         "previous_due": None,  # the extension notice's three: set by extension_context
         "new_due": None,
         "extension_reason": None,
         "reply_text": None,  # a person's reply: set for the reply template set only
         "landlord": landlord.model_dump(),
         "ombudsman": dict(OMBUDSMAN),
-        "language": case.language or Language.ENGLISH.value,
+        "language": language,
+        "english": {**{field: long_date(moment, zone) for field, moment in moments.items()},
+                    "previous_due": None, "new_due": None, "how_to_correct": how_to_correct(case.reference)},
     }
 
 
@@ -241,16 +304,19 @@ def _clock_kinds(stage: int) -> tuple[str, str]:
     return ClockKind.ACK_STAGE1.value, ClockKind.RESPONSE_STAGE1.value
 
 
-def _how_to_correct(reference: str) -> str:
-    return f"reply to this email, quoting your reference {reference}, and tell us what we got wrong"
+def how_to_correct(reference: str, language: str | None = None) -> str:
+    """How to put us right, by email, in the case's language."""
+    return HOW_TO_CORRECT[Language(language or Language.ENGLISH)].format(reference=reference)
 
 
-def sample_context(stage: int = 1, resident_name: str | None = "Alex <script>alert(1)</script>") -> dict[str, Any]:
-    """A realistic context for previews and checks; the resident's text carries <script> to test escaping."""
+def sample_context(stage: int = 1, resident_name: str | None = "Alex <script>alert(1)</script>",
+                   language: str | None = None) -> dict[str, Any]:
+    """A realistic context for previews and checks; the resident's text carries <script> to test escaping.
+    ``language`` "cy": a Welsh case's context (Welsh dates, English ones under ``english``)."""
     received = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
     case = Case(
         reference="CMP-2026-000123", category=Category.COMPLAINT, stage=stage, received_at=received,
-        resident_name=resident_name, subject="Leak <script>still</script> not fixed",
+        resident_name=resident_name, subject="Leak <script>still</script> not fixed", language=language,
     )
     clocks = {
         ClockKind.ACK_STAGE1.value: received + dt.timedelta(days=7),
