@@ -37,8 +37,9 @@ def _read_web_form(submission: Submission, settings: Settings) -> ParsedMessage:
     ``{"form": "report", "language": "en"|"cy", "received_at": ISO, "fields": {name: value as posted,
     a list for repeated names}, "files": [{"filename", "content_type", "size", "sha256"}]}``; the
     files' bytes are the submission's Attachment rows. The sender is the email address given (None
-    without one); what the classifier reads is the description and the outcome wanted; the whole
-    text adds, for staff, the contact details and who wrote (a representative, councillor or MP)."""
+    without one); what the classifier reads (``new_text``) is the description and the outcome wanted,
+    with no subject, as for a letter; the whole text adds, for staff, the contact details and who wrote
+    (a representative, councillor or MP)."""
     try:
         form = json.loads(submission.raw.decode("utf-8"))
         fields = dict(form["fields"])
@@ -47,11 +48,10 @@ def _read_web_form(submission: Submission, settings: Settings) -> ParsedMessage:
     words = WEB_FORM_WORDS.get(form.get("language"), WEB_FORM_WORDS["en"])
     said = "\n\n".join(part for part in (_field(fields, "description"),
                                           _labelled(words["outcome"], _field(fields, "outcome"))) if part)
-    on_behalf = _field(fields, "on_behalf")
     email = _field(fields, "email").lower() or None
     return ParsedMessage(
         message_id=None, in_reply_to=None, references=(), sender=email, sender_name=_field(fields, "name") or None,
-        reply_to=None, to=(), subject=WEB_FORM_SUBJECTS["representative" if on_behalf else "resident"],
+        reply_to=None, to=(), subject="",  # a form has no subject: the classifier reads only the resident's words
         date=_date(form.get("received_at")), text=f"{said}\n\n{_contact_block(fields)}", new_text=said,
         quoted_text="", signature="", headers=(), content_type="text/plain", return_path=None,
         attachments=tuple(ParsedAttachment(a.filename, a.content_type, a.size, a.data, a.truncated)
@@ -60,10 +60,6 @@ def _read_web_form(submission: Submission, settings: Settings) -> ParsedMessage:
     )
 
 
-# The subject staff see for a form: neutral (the classifier reads it too, and the form takes requests
-# and compliments as well as complaints); "on behalf of" is what the representative rule looks for.
-WEB_FORM_SUBJECTS = {"resident": "Message from the website form",
-                     "representative": "Message from the website form, sent on behalf of the resident"}
 WEB_FORM_WORDS = {"en": {"outcome": "What I would like to happen:"},
                   "cy": {"outcome": "Beth hoffwn i ei weld yn digwydd:"}}
 _CONTACT_LINES = (("name", "Name"), ("email", "Email"), ("phone", "Phone"), ("address", "Address"),

@@ -20,11 +20,11 @@ WORDS: dict[str, dict[str, str]] = {
         "report_title": "Make a complaint or give feedback",
         "report_intro": "Tell us what went wrong, or what went well, and what you would like us to do. "
                         "You will get a reference as soon as you send this form.",
-        "required_note": "Questions marked (optional) can be left empty. Everything else we need.",
+        "required_note": "Questions marked (optional) can be left empty. We need the rest.",
         "optional": "(optional)",
         "what_legend": "What it is about",
         "description": "What happened?",
-        "description_hint": "Tell us what went wrong, when it started and where. Please do not use web links.",
+        "description_hint": "Tell us what went wrong, when it started and where.",
         "outcome": "What would you like to happen?",
         "outcome_hint": "For example, a repair, an apology or an explanation.",
         "you_legend": "About you",
@@ -160,8 +160,7 @@ WORDS: dict[str, dict[str, str]] = {
         "optional": "(dewisol)",
         "what_legend": "Beth yw'r mater",
         "description": "Beth ddigwyddodd?",
-        "description_hint": "Dywedwch wrthym beth aeth o'i le, pryd y dechreuodd a ble. Peidiwch â defnyddio "
-                            "dolenni gwe.",
+        "description_hint": "Dywedwch wrthym beth aeth o'i le, pryd y dechreuodd a ble.",
         "outcome": "Beth hoffech chi i ddigwydd?",
         "outcome_hint": "Er enghraifft, gwaith trwsio, ymddiheuriad neu esboniad.",
         "you_legend": "Amdanoch chi",
