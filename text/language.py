@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-MIN_LETTERS = 12  # fewer letters than this ("Diolch!", a reference alone) is not enough to say
+MIN_LETTERS = 8  # fewer letters than this ("Diolch!", a reference alone) is not enough to say
 WELSH_CONFIDENCE = 0.75  # lingua's relative confidence that the text is Welsh rather than English
 SAMPLE_CHARS = 4000  # the start of a long letter says as much as all of it
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
