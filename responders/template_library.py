@@ -420,7 +420,7 @@ class TemplateLibrary:
         if problems:
             return problems  # never render what the sandbox check refused
         templates = self._candidate_set(session, path, source)
-        for message in self._messages_for(session, path, source):
+        for message in self.messages_for(session, path, source):
             problems += [f"{message.name}: {problem}" for problem in content_problems(templates, message)]
         return problems
 
@@ -482,7 +482,7 @@ class TemplateLibrary:
                          for name in sorted(empty - mine)]
         return problems
 
-    def _messages_for(self, session: Session, path: str, source: str) -> list[Message]:
+    def messages_for(self, session: Session, path: str, source: str) -> list[Message]:
         references = {p: _referenced(s) for p, s in self.sources_in_force(session).items()}
         references[path] = _referenced(source)
         return _messages_using(path, references)
@@ -499,7 +499,7 @@ class TemplateLibrary:
         """The message ``message`` (a ``Message.value``; the first that uses ``path`` when not given) rendered
         with ``source`` in place, on ``context`` (the sample when None), and every problem ``check`` finds."""
         static = self.static_problems(session, path, source)
-        messages = self._messages_for(session, path, source) if not static else []
+        messages = self.messages_for(session, path, source) if not static else []
         chosen = next((m for m in messages if m.value == message), messages[0] if messages else None)
         if static or chosen is None:
             return Preview(chosen, None, static, list(sample_parts))
