@@ -25,7 +25,7 @@ from tests.web.conftest import (PASSWORD, case_json, csrf_token_of, log_contact,
 from triage.app import app_routes, create_app
 
 NOWHERE = "198.51.100.7"  # TEST-NET-2: a documentation address nothing may ever try to reach
-PUBLIC_PATHS = {"/login", "/healthz"}
+PUBLIC_PATHS = {"/login", "/healthz", "/report", "/status", "/report/logo", "/report/brand.css"}
 
 HOSTILE_HTML = f"""<html><head>
 <link rel=stylesheet href=http://{NOWHERE}/a.css>
@@ -305,7 +305,8 @@ def test_only_the_sign_in_page_health_check_and_static_files_are_public(router_a
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    extra = ["/login-attempts", "/loginx", "/healthz/details", "/staticfiles"]
+    extra = ["/login-attempts", "/loginx", "/healthz/details", "/staticfiles", "/report/list", "/reports",
+             "/status/all", "/statusx"]
     for path in extra:
         guard.router.routes.append(Route(path, lambda request: PlainTextResponse("secret"), methods=["GET"]))
     try:
@@ -355,6 +356,50 @@ def test_a_stranger_cannot_make_the_app_read_a_huge_body(server):
     assert _raw_post(server, "/cases/CMP-2026-000001/assign", 10**9).endswith("401 Unauthorized")
     assert _raw_post(server, "/healthz", 10**9).split(" ")[1] in ("405", "413")
     assert _raw_post(server, "/login", 10**9).endswith("413 Request Entity Too Large")
+    # The residents' pages: the status page keeps the 64 KiB of every anonymous request; the complaints form
+    # takes files, up to its own limit ([public] max_request_bytes, 20 MiB), and no more.
+    assert _raw_post(server, "/status", 10**9).endswith("413 Request Entity Too Large")
+    assert _raw_post(server, "/status", 70 * 1024).endswith("413 Request Entity Too Large")
+    assert _raw_post(server, "/report", 10**9).endswith("413 Request Entity Too Large")
+    assert _raw_post(server, "/report", 21 * 1024 * 1024).endswith("413 Request Entity Too Large")
+    assert _raw_post(server, "/report", 70 * 1024) == ""  # within its limit: the server waits for the rest
+
+
+def test_the_residents_forms_refuse_a_post_without_their_own_token_and_store_nothing(browser, server):
+    """/report and /status have no session: their token is the one in their own pre-session cookie."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        form = {"description": "I want to complain about the lift.", "name": "Sam Cole", "email": "sam@example.net"}
+        before = _web_submissions(server)
+        answers = {"report, no token": context.request.post(f"{server.url}/report", form=form, max_redirects=0)}
+        page.goto(f"{server.url}/report")
+        token = page.locator("input[name=csrf_token]").get_attribute("value")
+        cookie = next(c for c in context.cookies() if c["name"] == "intake_public_csrf")
+        assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Strict")
+        answers["report, wrong token"] = context.request.post(f"{server.url}/report", form={**form, "csrf_token": token[::-1]})
+        page.goto(f"{server.url}/login")  # the sign-in form's token is not the residents' forms' token
+        login_token = page.locator("input[name=csrf_token]").get_attribute("value")
+        answers["report, sign-in token"] = context.request.post(f"{server.url}/report",
+                                                                form={**form, "csrf_token": login_token})
+        answers["status, no token"] = context.request.post(f"{server.url}/status",
+                                                           form={"reference": "CMP-2026-000001", "postcode": "EX1 1AA"})
+        context.clear_cookies()  # a token copied from the form but sent without its cookie: a forged cross-site post
+        answers["report, token without cookie"] = context.request.post(f"{server.url}/report",
+                                                                       form={**form, "csrf_token": token})
+        assert {name: answer.status for name, answer in answers.items()} == {name: 403 for name in answers}
+        assert _web_submissions(server) == before
+        # Refused, the form comes back filled in with a fresh token, so a resident sending from the landlord's own
+        # website (no token yet) presses Send once more on ours.
+        again = answers["report, token without cookie"].text()
+        assert 'value="Sam Cole"' in again and "This form had expired" in again
+    finally:
+        context.close()
+
+
+def _web_submissions(server) -> int:
+    with sqlite3.connect(Path(server.var_dir) / "intake.db") as db:
+        return db.execute("SELECT count(*) FROM submissions WHERE kind = 'web'").fetchone()[0]
 
 
 # 4. Roles ----------------------------------------------------------------------------------------------------
@@ -469,7 +514,8 @@ def test_every_response_carries_the_security_headers_and_the_session_cookie_is_l
     signed_in(page, server, "alice@landlord.org")
     token = csrf_token_of(page)
     for path in ["/", f"/cases/{reference}", "/cases/CMP-1999-999999", "/operations", "/admin/users", "/no-such-page",
-                 "/static/app.css", "/static/htmx.min.js", "/static/missing.js", "/healthz"]:
+                 "/static/app.css", "/static/htmx.min.js", "/static/missing.js", "/healthz", "/report", "/status",
+                 "/report/brand.css", "/report/logo", "/static/public.css"]:
         page.goto(server.url + path)
     requests = [("POST /logout without token", page.request.post(f"{server.url}/logout", max_redirects=0)),
                 ("POST assign, refused", page.request.post(f"{server.url}/cases/{reference}/assign", max_redirects=0,
