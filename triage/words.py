@@ -1,16 +1,22 @@
 """The app's words for the vocabulary, once: what a category, channel, clock, outcome, Awaab's Law
-step and audit action are called on every page."""
+step, reasonable adjustment, language and audit action are called on every page."""
 
 from __future__ import annotations
 
-from casework.vocabulary import Category, Channel, ClockKind, EventAction, HazardStep
+from casework.vocabulary import Adjustment, Category, Channel, ClockKind, EventAction, HazardStep, Language
 
 CATEGORY_WORDS = {
     Category.COMPLAINT: "complaint", Category.SERVICE_REQUEST: "service request", Category.COMPLIMENT: "compliment",
     Category.OUT_OF_SCOPE: "out of scope",
 }
 CHANNEL_WORDS = {Channel.EMAIL: "email", Channel.LETTER: "letter", Channel.PHONE: "phone call",
-                 Channel.IN_PERSON: "in person"}
+                 Channel.IN_PERSON: "in person", Channel.WEB: "web form"}
+ADJUSTMENT_WORDS = {
+    Adjustment.LARGE_PRINT: "Large print letters", Adjustment.PHONE_CALL: "A phone call: call as well as writing",
+    Adjustment.POST_ONLY: "Post, not email", Adjustment.INTERPRETER: "An interpreter or another language",
+    Adjustment.OTHER: "Something else (see the note)",
+}
+LANGUAGE_WORDS = {Language.ENGLISH: "English", Language.WELSH: "Welsh (Cymraeg): we write in Welsh, then English"}
 OUTCOME_WORDS = {"upheld": "upheld", "partly_upheld": "partly upheld", "not_upheld": "not upheld",
                  "resolved": "resolved", "withdrawn": "withdrawn", "merged": "merged"}
 STEP_WORDS = {HazardStep.INVESTIGATED: "investigation concluded", HazardStep.SUMMARY_SENT: "written summary sent",
@@ -43,5 +49,5 @@ ACTION_WORDS = {
     EventAction.LINKED: "linked", EventAction.MERGED: "duplicate merged in", EventAction.MERGED_INTO: "merged into",
     EventAction.SPLIT: "split", EventAction.CLOCK_EXTENDED: "clock extended", EventAction.RESPONDED: "response recorded",
     EventAction.HAZARD_STEP: "Awaab's Law step", EventAction.CLOSED: "closed", EventAction.REOPENED: "reopened",
-    EventAction.RERUN: "re-run requested",
+    EventAction.RERUN: "re-run requested", EventAction.ADJUSTMENTS_CHANGED: "adjustments or language changed",
 }

@@ -46,7 +46,7 @@ def show(request: Request, error: str | None = None, status: int = 200, **extra:
             view = case_page(session, reference, now, zone)
         except IntakeError as exc:
             return page(request, "not_found.html", status_code=404, message=str(exc))
-    context = {"reply_preview": None, "reply_text": "", **choices(), **extra}
+    context = {"reply_preview": None, "reply_text": "", "welsh": staff.settings.landlord.welsh, **choices(), **extra}
     return page(request, "case.html", status_code=status, case=view, error=error,
                 done=request.query_params.get("done"), today=now.astimezone(zone).date().isoformat(), **context)
 
@@ -155,6 +155,12 @@ def _extend(casework: Casework, ref: str, by: str, form) -> str:
     return "response clock extended"
 
 
+def _adjust(casework: Casework, ref: str, by: str, form) -> str:
+    changed = casework.adjust(ref, form.getlist("adjustments"), _optional(form, "note"), by=by,
+                              language=_optional(form, "language"))
+    return "adjustments saved" if changed else "nothing changed in the adjustments"
+
+
 VERBS = [
     verb("assign", lambda c, ref, by, f: c.assign(ref, _text(f, "to"), by=by), "assigned"),
     verb("reclassify", lambda c, ref, by, f: c.reclassify(ref, _text(f, "category"), f.getlist("flags"), by=by),
@@ -162,6 +168,7 @@ VERBS = [
     verb("release", lambda c, ref, by, f: c.release(ref, by=by, note=_optional(f, "note")), "released"),
     verb("acknowledge", lambda c, ref, by, f: c.acknowledge(ref, _text(f, "channel"), by=by, on=_on(f)),
          "acknowledgement recorded"),
+    verb("adjust", lambda c, ref, by, f: _adjust(c, ref, by, f), "adjustments saved"),
     verb("link", lambda c, ref, by, f: c.link(ref, _text(f, "other"), by=by), "linked"),
     verb("merge", lambda c, ref, by, f: c.merge(ref, _text(f, "into"), by=by), "merged"),
     verb("split", _split, "split"),

@@ -1,6 +1,7 @@
-"""What the case page shows, read in one session into plain values: the messages in order, each
-classification, the clocks in words with what met them and any extension, and the audit trail in the
-landlord's time zone. Words for the vocabulary live here, once."""
+"""What the case page shows, read in one session into plain values: the resident's reasonable adjustments
+and language (the banner at the top), the messages in order, each classification, the clocks in words
+with what met them and any extension, and the audit trail in the landlord's time zone. Words for the
+vocabulary live in triage/words.py, once."""
 
 from __future__ import annotations
 
@@ -15,19 +16,21 @@ from casework.guards import find
 from casework.models import Attachment, Case, CaseEvent, OutboxMessage, Submission
 from casework.queries import case_view
 from casework.vocabulary import (
-    CLOSING_OUTCOMES, WINDOWS, CaseStatus, Category, Channel, EventAction, Flag, HazardStep,
+    CLOSING_OUTCOMES, WINDOWS, Adjustment, CaseStatus, Category, Channel, EventAction, Flag, HazardStep, Language,
 )
 from triage.render import when
 from triage.words import (
-    ACTION_WORDS, CATEGORY_WORDS, CHANNEL_WORDS, CLOCK_WORDS, OUTCOME_WORDS, STEP_WORDS,
+    ACTION_WORDS, ADJUSTMENT_WORDS, CATEGORY_WORDS, CHANNEL_WORDS, CLOCK_WORDS, LANGUAGE_WORDS, OUTCOME_WORDS,
+    STEP_WORDS,
 )
 
 HAZARD_FLAGS = (Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD)
 
 # The detail of an event worth a line in the trail, in this order; the rest stays in `intake case show --json`.
-DETAIL_KEYS = ("category", "flags", "reason", "assignee", "previous", "outcome", "kind", "channel", "outbox_status",
-               "subject", "days", "new_due", "other", "into", "duplicate", "new_case", "from_case", "step", "note",
-               "reasons", "handler", "window", "stage", "previous_reason", "previous_outcome", "error")
+DETAIL_KEYS = ("category", "flags", "reason", "assignee", "previous", "adjustments", "outcome", "kind", "channel",
+               "outbox_status", "subject", "days", "new_due", "other", "into", "duplicate", "new_case", "from_case",
+               "step", "note", "previous_note", "language", "previous_language", "reasons", "handler", "window",
+               "stage", "previous_reason", "previous_outcome", "error")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -41,11 +44,23 @@ def case_page(session, reference: str, now: dt.datetime, zone: ZoneInfo) -> dict
         **base, "confidence": case.confidence, "model_version": case.model_version, "subject": case.subject,
         "category_words": CATEGORY_WORDS.get(case.category, case.category),
         "hazard": any(flag in case.flags for flag in HAZARD_FLAGS),
+        **_how_to_write(case),
         "messages": _messages(session, case),
         "classifications": [_classified(event) for event in events if event.action == EventAction.CLASSIFIED],
         "clocks": [_clock(clock, events, now) for clock in case.clocks],
         "trail": [_event(event, zone) for event in events],
     }
+
+
+def _how_to_write(case: Case) -> dict:
+    """The resident's adjustments in words (vocabulary order), the note as they gave it, the language."""
+    chosen = list(case.adjustments or [])
+    language = case.language or Language.ENGLISH.value
+    return {"adjustments": chosen,
+            "adjustment_words": [ADJUSTMENT_WORDS[item] for item in Adjustment if item.value in chosen],
+            "adjustment_note": case.adjustment_note, "language": language,
+            "language_words": LANGUAGE_WORDS[Language(language)],
+            "call_the_resident": Adjustment.PHONE_CALL.value in chosen}
 
 
 def _messages(session, case: Case) -> list[dict]:
@@ -122,4 +137,6 @@ def choices() -> dict:
             "steps": [(str(s), STEP_WORDS[s]) for s in HazardStep],
             "ack_channels": [(str(c), CHANNEL_WORDS[c]) for c in (Channel.PHONE, Channel.IN_PERSON, Channel.LETTER,
                                                                   Channel.EMAIL)],
-            "statuses": CaseStatus}
+            "statuses": CaseStatus,
+            "adjustment_choices": [(str(a), ADJUSTMENT_WORDS[a]) for a in Adjustment],
+            "languages": [(str(language), LANGUAGE_WORDS[language].partition(":")[0]) for language in Language]}
