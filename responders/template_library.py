@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import BaseLoader, DictLoader, FileSystemLoader, TemplateNotFound, TemplateSyntaxError, meta, nodes
+from jinja2 import BaseLoader, DictLoader, FileSystemLoader, TemplateSyntaxError, meta, nodes
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -61,8 +61,8 @@ NO_ESCAPING = frozenset({"safe"})  # filters that let text through unescaped
 
 PATH = re.compile(
     r"^(?:(?P<language>cy)/)?(?:email/(?:(?P<kind>[a-z0-9][a-z0-9_]*)/(?P<part>subject\.txt|body\.txt|body\.html)"
-    r"|(?P<email_partial>_[a-z0-9_]+\.(?:txt|html)))|letter/(?:(?P<letter_partial>_[a-z0-9_]+)|(?P<letter>[a-z0-9][a-z0-9_]*))"
-    r"\.txt)$")
+    r"|(?P<email_partial>_[a-z0-9_]+\.(?:txt|html)))"
+    r"|letter/(?:(?P<letter_partial>_[a-z0-9_]+)|(?P<letter>[a-z0-9][a-z0-9_]*))\.txt)$")
 
 KIND_NAMES = {
     AckKind.COMPLAINT_STAGE1: "complaint stage 1 acknowledgement",

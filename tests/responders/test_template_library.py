@@ -69,7 +69,8 @@ def test_every_template_file_is_listed_with_where_it_is_used(sqlite_db):
     library = TemplateLibrary()
     with sqlite_db.sessions() as session:
         entries = {entry.path: entry for entry in library.entries(session)}
-    on_disk = {p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("*") if p.suffix in (".txt", ".html")}
+    on_disk = {p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("*")
+               if p.suffix in (".txt", ".html")}
     assert set(entries) == on_disk  # Welsh files under cy/ included, found by walking the folder
     assert entries[BODY].template.describe() == "complaint stage 1 acknowledgement, email body (plain text)"
     assert entries["email/extension/body.html"].template.describe() == "extension notice, email body (HTML)"
@@ -265,7 +266,8 @@ def test_the_loader_reads_the_database_at_most_every_refresh_and_sees_a_new_vers
         with db.transaction() as session:
             newest = session.scalar(select(TemplateVersion.id).order_by(TemplateVersion.id.desc()).limit(1))
             session.add(TemplateVersion(id=newest + 100, path="email/neutral/subject.txt",
-                                        source="Thank you – {{ reference }}\n", saved_by="a@landlord.org", saved_at=WHEN))
+                                        source="Thank you – {{ reference }}\n", saved_by="a@landlord.org",
+                                        saved_at=WHEN))
         clock.now += REFRESH_SECONDS
         templates.render(AckKind.NEUTRAL, context)
         with db.transaction() as session:

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.web.conftest import csrf_token_of, log_contact, signed_in
 from tests.web.test_screenshots import _axe_violations
+from triage.app import SECURITY_HEADERS
 
 PATH = "email/complaint_stage1/body.txt"
 HTML_PATH = "email/complaint_stage1/body.html"
@@ -130,6 +131,10 @@ def test_a_manager_edits_sees_the_preview_change_is_refused_without_the_ombudsma
     assert [(source, restored) for _, source, _, restored in history] == [(edited, None), (second, None),
                                                                           (edited, first_id)]
     assert page.get_by_label("Template source").input_value() == edited
+    press(page, f"View version {first_id + 1}", link=True)  # any version can be viewed, and previewed
+    assert f"You are looking at version {first_id + 1}" in page.get_by_role("status").inner_text()
+    assert page.get_by_label("Template source").input_value() == second
+    assert "What we do next" in page.locator("#preview").inner_text()
 
     # Back to the shipped default: recorded as a version, and the file is in force again.
     press(page, "Back to the shipped default")
@@ -189,8 +194,11 @@ def test_the_html_preview_is_inert_and_follows_the_text(manager, server):
     csp = response.headers["content-security-policy"]
     assert "sandbox" in csp and "default-src 'none'" in csp and "script-src" not in csp
     assert response.headers["x-frame-options"] == "SAMEORIGIN"
+    # The editor's policy is the app's with one allowance, framing this app; every other page keeps the app's.
     page_csp = page.request.get(f"{server.url}/templates?path={HTML_PATH}").headers["content-security-policy"]
-    assert "frame-src 'self'" in page_csp and "frame-ancestors 'none'" in page_csp
+    assert page_csp == SECURITY_HEADERS["content-security-policy"] + "; frame-src 'self'"
+    listing_csp = page.request.get(f"{server.url}/templates").headers["content-security-policy"]
+    assert listing_csp == SECURITY_HEADERS["content-security-policy"]
 
 
 def test_a_preview_against_a_real_case_uses_its_reference(manager, server):

@@ -66,8 +66,7 @@ def _list(request: Request) -> Response:
         entries = _library(request).entries(session)
     sections = [(title, [e for e in entries if (e.template.medium, e.template.language) == (medium, language)])
                 for medium, language, title in SECTIONS]
-    return page(request, "templates/list.html", sections=[(t, rows) for t, rows in sections if rows],
-                back_to_default=BACK_TO_DEFAULT)
+    return page(request, "templates/list.html", sections=[(t, rows) for t, rows in sections if rows])
 
 
 def editor(request: Request, path: str, source: str | None = None, problems: list[str] | None = None,
@@ -86,10 +85,11 @@ def editor(request: Request, path: str, source: str | None = None, problems: lis
         preview = library.preview(session, path, shown)
     response = page(
         request, "templates/editor.html", status_code=status, entry=entry, versions=versions, viewing=viewing,
-        source=shown, problems=problems or [], preview=preview, preview_error=None, diff=diff, default=library.default_source(path),
+        source=shown, problems=problems or [], preview=preview, preview_error=None, diff=diff,
+        default=library.default_source(path),
         based_on=versions[0].id if versions else "", done=query.get("done"),
         back_to_default=BACK_TO_DEFAULT, compare=query.get("compare", ""), to=query.get("to", ""),
-        makes_html=path.endswith(".html"))
+        makes_html=path.endswith(".html"), show_text=not path.endswith(".html"))
     response.headers["content-security-policy"] = EDITOR_CSP
     return response
 
@@ -110,7 +110,8 @@ async def preview(request: Request) -> Response:
     """The preview panel for the editor's current text (htmx swaps it in as the manager types)."""
     form = await _form(request)
     shown, error = await run_in_threadpool(_preview, request, form)
-    return page(request, "templates/preview.html", preview=shown, preview_error=error)
+    return page(request, "templates/preview.html", preview=shown, preview_error=error,
+                show_text=not form.get("path", "").endswith(".html"))
 
 
 @requires(Role.MANAGER)
