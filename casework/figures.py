@@ -65,6 +65,9 @@ AWAABS_LAW_CLOCKS = (ClockKind.EMERGENCY_HAZARD, ClockKind.DAMP_MOULD, ClockKind
                      ClockKind.DAMP_MOULD_SAFE)
 AGE_BANDS = ((0, 5, "0-5"), (6, 10, "6-10"), (11, 20, "11-20"), (21, 40, "21-40"), (41, None, "over 40"))
 OTHER = "other"  # a category, channel or stage column for what has none of the named ones
+FIGURE_NAMES = ("ch01", "ch02", "acknowledgements", "extensions", "extension_reasons", "received_by_category",
+                "received_by_channel", "themes_by_category", "themes_by_flag", "open_by_age", "held_by_reason",
+                "outcomes", "awaabs_law", "classifier_agreement")  # the order ``compute`` gives them in
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,7 @@ def compute(session: Session, period: Period, policy: Policy, homes: int | None,
         outcomes(session, period, policy), awaabs_law(session, period, policy, as_of),
         classifier_agreement(session, period, policy),
     )
+    assert tuple(figure.name for figure in figures) == FIGURE_NAMES
     return Figures(period, as_of, tsm, figures)
 
 
