@@ -47,7 +47,8 @@ from core.errors import IntakeError
 from responders.correspondence import Correspondence
 from responders.post import check_letter, render_letter
 from responders.render import (
-    TEMPLATES_DIR, RenderedMessage, TemplateSet, check_rendered, describe_template_error, sample_context,
+    TEMPLATES_DIR, RenderedMessage, TemplateSet, check_rendered, describe_template_error, english_context,
+    sample_context,
 )
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,11 @@ PART_NAMES = {"subject.txt": "email subject", "body.txt": "email body (plain tex
               "body.html": "email body (HTML)"}
 
 
+def kind_name(kind: AckKind) -> str:
+    """What a person calls a message kind; a kind added later without a name here is still listed."""
+    return KIND_NAMES.get(kind, kind.value.replace("_", " "))
+
+
 class TemplateRefused(IntakeError):
     """A save, restore or back-to-default that would put a bad template in force; ``problems`` say why."""
 
@@ -89,7 +95,7 @@ class TemplateRefused(IntakeError):
 # -- which templates there are, and where each is used -----------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Message:
     """One message a template can be part of: an AckKind, by email or letter, in English or Welsh."""
 
@@ -100,7 +106,7 @@ class Message:
     @property
     def name(self) -> str:
         welsh = " (Welsh)" if self.language == Language.WELSH else ""
-        return f"{KIND_NAMES[self.kind]}, {'email' if self.medium == 'email' else 'printed letter'}{welsh}"
+        return f"{kind_name(self.kind)}, {'email' if self.medium == 'email' else 'printed letter'}{welsh}"
 
     @property
     def value(self) -> str:
@@ -136,8 +142,8 @@ class TemplatePath:
         if self.kind is None:
             return f"shared part of {'emails' if self.medium == 'email' else 'letters'}{welsh}"
         if self.medium == "letter":
-            return f"{KIND_NAMES[self.kind]}, printed letter{welsh}"
-        return f"{KIND_NAMES[self.kind]}, {PART_NAMES[self.part]}{welsh}"
+            return f"{kind_name(self.kind)}, printed letter{welsh}"
+        return f"{kind_name(self.kind)}, {PART_NAMES[self.part]}{welsh}"
 
 
 def parse_path(path: str) -> TemplatePath | None:
@@ -146,9 +152,9 @@ def parse_path(path: str) -> TemplatePath | None:
     if match is None:
         return None
     language = match["language"] or Language.ENGLISH.value
-    kind_name = match["kind"] or match["letter"]
+    named = match["kind"] or match["letter"]
     try:
-        kind = AckKind(kind_name) if kind_name else None
+        kind = AckKind(named) if named else None
     except ValueError:
         return None
     medium = "email" if path.removeprefix("cy/").startswith("email/") else "letter"
@@ -505,7 +511,11 @@ class TemplateLibrary:
             return Preview(chosen, None, static, list(sample_parts))
         templates = self._candidate_set(session, path, source)
         problems = [f"{m.name}: {problem}" for m in messages for problem in content_problems(templates, m)]
-        values = {**(dict(context) if context is not None else sample_for(chosen)), "language": chosen.language}
+        values = dict(context) if context is not None else sample_for(chosen)
+        if chosen.language == Language.ENGLISH:
+            values = english_context(values)  # a Welsh case's dates in English, for an English template
+        else:
+            values["language"] = chosen.language  # an English case's Welsh message: its dates stay in English
         try:
             rendered = render_message(templates, chosen, values)
         except Exception as exc:  # noqa: BLE001 - a manager's mistake, shown rather than raised
@@ -588,8 +598,7 @@ def render_message(templates: TemplateSet, message: Message, context: Mapping[st
 
 def sample_for(message: Message) -> dict[str, Any]:
     """The sample context for one message: stage 2 for a stage 2 acknowledgement, in its language."""
-    context = sample_context(stage=2 if message.kind == AckKind.COMPLAINT_STAGE2 else 1)
-    return {**context, "language": message.language}
+    return sample_context(stage=2 if message.kind == AckKind.COMPLAINT_STAGE2 else 1, language=message.language)
 
 
 # -- the include graph --------------------------------------------------------------------------------------
@@ -635,7 +644,8 @@ def _messages_using(path: str, references: Mapping[str, set[str]]) -> list[Messa
         template = parse_path(top)
         if template is not None and template.message is not None and path in _reachable(top, references):
             found.add(template.message)
-    return sorted(found)
+    kinds = list(AckKind)
+    return sorted(found, key=lambda m: (m.language != Language.ENGLISH, m.medium, kinds.index(m.kind)))
 
 
 def _included_by(path: str, references: Mapping[str, set[str]]) -> list[str]:

@@ -341,6 +341,20 @@ def test_a_preview_on_a_real_case_uses_its_context_and_fills_only_what_it_lacks(
     assert "Dear Kim Osei" in shown.rendered.text
 
 
+def test_a_welsh_template_is_previewed_in_welsh_and_held_to_the_same_content_checks(sqlite_db):
+    library, path = TemplateLibrary(), "cy/email/complaint_stage1/body.txt"
+    source = shipped(path)
+    with sqlite_db.sessions() as session:
+        shown = library.preview(session, path, source)
+        without = source.replace('{% include "cy/email/_ombudsman.txt" %}', "").replace(OMBUDSMAN_INCLUDE, "")
+        refused = library.check(session, path, without)
+    assert shown.message.name == "complaint stage 1 acknowledgement, email (Welsh)" and shown.problems == []
+    # The sample's response is due at 17:00 UTC on Friday 4 December 2026: "Dydd Gwener 4 Rhagfyr 2026" in Welsh.
+    assert "Dydd Gwener 4 Rhagfyr 2026" in shown.rendered.text
+    assert "complaint stage 1 acknowledgement, email (Welsh): body.txt does not give the Housing Ombudsman's " \
+           "website" in refused
+
+
 # -- intake check -----------------------------------------------------------------------------------------
 
 
