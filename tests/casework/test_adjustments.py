@@ -188,3 +188,14 @@ def test_intake_case_adjust_on_the_command_line(tmp_path):
         # --on a bare date: midday that day in London (GMT in November, so 12:00 UTC)
         assert event.actor == ALICE and event.at.replace(tzinfo=dt.UTC) == dt.datetime(2026, 11, 3, 12, 0, tzinfo=dt.UTC)
     db.engine.dispose()
+
+
+def test_the_reply_preview_follows_the_adjustments_and_the_language(casework):
+    reference = open_case(casework, email="sian.jones@example.net")
+    with_address(casework, reference)
+    casework.adjust(reference, ["post_only"], None, by=ALICE, language="cy")
+    with casework.db.sessions() as session:
+        channel, rendered = casework.correspondence.render_reply(find(session, reference), "Bydd y syrfëwr yn galw.")
+    assert channel == "letter"  # an email address is known, but the resident asked for post
+    assert rendered.subject.startswith("Ynglŷn â'ch neges / About your message")
+    assert rendered.html == "" and "Bydd y syrfëwr yn galw." in rendered.text
