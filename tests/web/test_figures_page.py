@@ -142,6 +142,11 @@ def test_the_annual_report_with_the_managers_commentary_as_html_and_pdf(page, se
     assert page.locator(".commentary-text b").count() == 0
     assert "6" in page.locator("table", has=page.locator("caption", has_text="CH01: complaints")).locator("tbody tr").first.inner_text()
 
+    page.emulate_media(media="print")  # the print stylesheet: the report without the app around it
+    assert page.locator("header.top").is_hidden() and page.locator("form").first.is_hidden()
+    assert page.locator(".commentary-text").is_visible() and page.locator("table").first.is_visible()
+    page.emulate_media(media="screen")
+
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the report as PDF").click()
     data = download.value.path().read_bytes()
