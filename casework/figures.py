@@ -107,10 +107,6 @@ class Figure:
     rows: tuple[tuple[str, tuple[Number, ...]], ...]
     charted: tuple[str, ...]
 
-    def column(self, name: str) -> list[Number]:
-        index = self.columns.index(name)
-        return [values[index] for _, values in self.rows]
-
     def csv(self) -> str:
         return _csv([[self.label, *self.columns], *([label, *values] for label, values in self.rows)])
 
