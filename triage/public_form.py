@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -30,9 +31,11 @@ from core.settings import PublicSettings
 
 SOURCE = "web-form"
 HONEYPOT = "website"  # a field people never see (hidden by CSS) and naive bots fill in
+FORM_ID = "form_id"  # a random token in each form page: the same form sent twice is one submission
+_FORM_ID_SHAPE = re.compile(r"[0-9a-f]{32}")
 ON_BEHALF = ("representative", "councillor", "mp")  # who writes for a resident; "" is the resident themself
 TEXT_FIELDS = ("description", "outcome", "name", "email", "phone", "address", "postcode", "on_behalf",
-               "resident_name", "consent", "adjustment_note", HONEYPOT)
+               "resident_name", "consent", "adjustment_note", HONEYPOT, FORM_ID)
 MAX_LENGTH = {"description": 10_000, "outcome": 3_000, "name": 200, "email": 254, "phone": 40, "address": 500,
               "postcode": 12, "resident_name": 200, "adjustment_note": 500, "on_behalf": 20, "consent": 10}
 # The order problems are listed in, which is the order of the fields on the page.
@@ -105,6 +108,13 @@ class PostedForm:
     def adjustments(self) -> list[str]:
         given = self.fields.get("adjustments", [])
         return [plain(value) or "" for value in ([given] if isinstance(given, str) else given) if value]
+
+    @property
+    def natural_key(self) -> str:
+        """``form:<form_id>`` for a form page of ours, so pressing Send twice (or a browser resending
+        after a timeout) stores one submission; a form from elsewhere, without the token, is always new."""
+        given = self.text(FORM_ID)
+        return f"form:{given}" if is_form_id(given) else f"post:{uuid.uuid4().hex}"
 
     @property
     def is_bot(self) -> bool:
@@ -190,10 +200,20 @@ def submission(form: PostedForm, received_at: dt.datetime) -> Submission:
     """A form with no problems, stored for the pipeline (kind web, source web-form, pending)."""
     raw = _raw(form, received_at)
     return Submission(
-        source=SOURCE, kind=Channel.WEB, natural_key=uuid.uuid4().hex, raw=raw, raw_sha256=_sha256(raw),
+        source=SOURCE, kind=Channel.WEB, natural_key=form.natural_key, raw=raw, raw_sha256=_sha256(raw),
         received_at=received_at, disposition=Disposition.PENDING, details=_details(form),
         attachments=[_attachment(upload) for upload in form.uploads],
     )
+
+
+def form_id(given: object = None) -> str:
+    """The token a form page carries in ``form_id`` (see ``PostedForm.natural_key``): the one it was
+    sent with when the page is shown again with problems, else a new one."""
+    return given if is_form_id(given) else secrets.token_hex(16)
+
+
+def is_form_id(value: object) -> bool:
+    return isinstance(value, str) and _FORM_ID_SHAPE.fullmatch(value) is not None
 
 
 def bot_submission(form: PostedForm, received_at: dt.datetime) -> Submission:

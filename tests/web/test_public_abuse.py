@@ -156,6 +156,22 @@ def test_the_honeypot_catches_a_naive_bot_that_fills_every_field(server, client)
     assert blind.status == 403
 
 
+def test_the_same_form_page_sent_twice_is_one_submission_with_one_reference(server, client):
+    """Send pressed twice (or a browser resending after a timeout) on one form page: its form_id makes it
+    one submission, and the second answer gives the same reference; a fresh page is a new submission."""
+    page = client.get(f"{server.url}/report").text()
+    form_id = re.search(r'name="form_id" value="([0-9a-f]{32})"', page).group(1)
+    before = web_submissions(server.var_dir)
+    fields = {"csrf_token": token_of(page), "form_id": form_id, **FORM}
+    first, second = (client.post(f"{server.url}/report", multipart=fields) for _ in range(2))
+    assert first.status == second.status == 200
+    assert reference_of(first.text()) and reference_of(first.text()) == reference_of(second.text())
+    assert web_submissions(server.var_dir) == before + 1
+    assert rows(server.var_dir, "SELECT count(*) FROM submissions WHERE natural_key = ?", f"form:{form_id}") == [(1,)]
+    another = client.get(f"{server.url}/report").text()
+    assert re.search(r'name="form_id" value="([0-9a-f]{32})"', another).group(1) != form_id
+
+
 def test_welsh_is_not_offered_when_the_landlord_has_not_switched_it_on(server, client):
     english = client.get(f"{server.url}/report?lang=cy").text()
     assert '<html lang="en-GB">' in english and "Cymraeg" not in english and "Make a complaint" in english

@@ -16,6 +16,8 @@ import secrets
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -25,7 +27,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from zoneinfo import ZoneInfo
 
-from casework.models import utcnow
+from casework.models import Submission, utcnow
 from casework.status import StatusView, look_up, receipt
 from responders.render import OMBUDSMAN
 from triage import public_form, public_limits, public_words
@@ -67,20 +69,34 @@ def _take(request: Request, form: PostedForm) -> Response:
         with staff.db.transaction() as session:
             public_limits.record(session, "report", _client(request), succeeded=False)
         return _report_page(request, form.fields, found, status_code=400, files_lost=bool(form.uploads))
-    submission_id = _store(request, public_form.submission(form, now), succeeded=True)
-    staff.process(submission_id)  # a failure is stored on the submission and retried by the worker
+    submission_id = _already_sent(request, form) or _store(request, public_form.submission(form, now), succeeded=True)
+    staff.process(submission_id)  # a failure is stored on the submission and retried by the worker; done: no-op
     with staff.db.sessions() as session:
         given = receipt(session, submission_id)
     return _thanks(request, form, given.reference, given.channel)
 
 
 def _store(request: Request, submission, succeeded: bool) -> int:
-    """The submission and the attempt, in one transaction: an accepted form is never lost."""
-    with request.app.state.staff.db.transaction() as session:
-        session.add(submission)
-        public_limits.record(session, "report", _client(request), succeeded=succeeded)
-        session.flush()
-        return submission.id
+    """The submission and the attempt, in one transaction: an accepted form is never lost. The same form
+    page sent twice at once stores one submission (the natural key is unique) and both get its id."""
+    try:
+        with request.app.state.staff.db.transaction() as session:
+            session.add(submission)
+            public_limits.record(session, "report", _client(request), succeeded=succeeded)
+            session.flush()
+            return submission.id
+    except IntegrityError:
+        with request.app.state.staff.db.sessions() as session:
+            return session.scalar(select(Submission.id).where(Submission.source == submission.source,
+                                                              Submission.natural_key == submission.natural_key))
+
+
+def _already_sent(request: Request, form: PostedForm) -> int | None:
+    """The submission this very form page already made (Send pressed twice, a resent POST), if any."""
+    key = form.natural_key
+    with request.app.state.staff.db.sessions() as session:
+        return session.scalar(select(Submission.id).where(Submission.source == public_form.SOURCE,
+                                                          Submission.natural_key == key))
 
 
 def _thanks(request: Request, form: PostedForm, reference: str | None, channel: str | None) -> Response:
@@ -94,6 +110,7 @@ def _report_page(request: Request, values: dict, found: list[Problem], status_co
                  files_lost: bool = False, notice: str | None = None) -> Response:
     limits = request.app.state.staff.settings.public
     return _page(request, "public/report.html", status_code=status_code, values=_values(values),
+                 form_id=public_form.form_id(values.get(public_form.FORM_ID)),
                  errors=_errors(request, found), notice=notice, files_lost=files_lost,
                  adjustments=public_words.ADJUSTMENTS, on_behalf=public_form.ON_BEHALF, honeypot=public_form.HONEYPOT,
                  max_files=limits.max_files, limits={"files": limits.max_files,
