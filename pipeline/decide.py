@@ -58,6 +58,8 @@ class CaseFacts:
     channel: Channel = Channel.EMAIL  # how it reached us (the submission's kind)
     reply_address: str | None = None  # an email address we can write to (for a follow-up: the case's)
     postal_address: bool = False  # a postal address is known (for a follow-up: the case's)
+    phone: bool = False  # a phone number was given (the complaints form): the resident can be identified
+    representative: bool = False  # someone wrote for the resident and said so (the complaints form)
     auto_reply: str | None = None  # why its headers say it is machine mail (the pipeline never decides those)
     poor_ocr: float | None = None  # a scan read with low OCR confidence: that confidence, 0..100
     case: MatchedCase | None = None  # None: a new message
@@ -106,11 +108,14 @@ def decide(message: ParsedMessage, classification: Classification, facts: CaseFa
 
 
 def final_flags(message: ParsedMessage, classification: Classification, facts: CaseFacts, policy: Policy) -> frozenset:
-    """The classifier's flags, with ANONYMOUS from the addresses, LATE from the policy's time limit and
-    AUTO_REPLY when the headers say so."""
+    """The classifier's flags, with ANONYMOUS when there is no address and no phone number (no way to
+    identify the resident), REPRESENTATIVE when the form said someone writes for the resident, LATE from
+    the policy's time limit and AUTO_REPLY when the headers say so."""
     flags = set(classification.flags) - _DECIDED_HERE
-    if not facts.reply_address and not facts.postal_address:
+    if not facts.reply_address and not facts.postal_address and not facts.phone:
         flags.add(Flag.ANONYMOUS)
+    if facts.representative:
+        flags.add(Flag.REPRESENTATIVE)
     if classification.category == Category.COMPLAINT and _late(message, facts, policy):
         flags.add(Flag.LATE)
     if facts.auto_reply:
@@ -237,4 +242,6 @@ def _why_none(kind: AckKind | None, facts: CaseFacts, machine_like: bool) -> str
         return None
     if facts.auto_reply:
         return f"machine-generated ({facts.auto_reply}); never acknowledged"
-    return "reads like machine-generated mail" if machine_like else "no address to reply to"
+    if machine_like:
+        return "reads like machine-generated mail"
+    return "no address to write to: phone the resident on the number they gave" if facts.phone else "no address to reply to"

@@ -102,6 +102,7 @@ class Pipeline:
         return CaseFacts(
             received_at=submission.received_at, threshold=self.classifier.threshold, channel=Channel(submission.kind),
             reply_address=reply_address(message), postal_address=bool(details.get("postal_address")),
+            phone=bool(details.get("phone")), representative=bool(details.get("representative")),
             poor_ocr=(details.get("ocr_confidence") or 0) if details.get("low_confidence") else None,
         )
 

@@ -166,3 +166,22 @@ def test_no_acknowledgement_says_why():
     machine = decide(message(), result("out_of_scope", 0.99, "auto_reply"), EMAIL, ENGLAND)
     assert machine.no_acknowledgement == "reads like machine-generated mail"
     assert decide(message(), result(), EMAIL, ENGLAND).no_acknowledgement is None
+
+
+WEB = CaseFacts(received_at=RECEIVED, threshold=THRESHOLD, channel=Channel.WEB)
+
+
+@pytest.mark.parametrize("facts, anonymous, representative", [
+    (WEB, True, False),  # the form with no email, address or phone: nobody to identify
+    (on(WEB, phone=True), False, False),  # a phone number identifies them, though nothing can be written
+    (on(WEB, reply_address="sam@example.net", representative=True), False, True),  # "I write for my mother"
+], ids=["no way to reach them", "a phone number only", "a representative with an email"])
+def test_the_form_says_who_can_be_reached_and_who_wrote(facts, anonymous, representative):
+    decision = decide(message(sender=facts.reply_address), result(), facts, ENGLAND)
+    assert ("anonymous" in decision.flags, "representative" in decision.flags) == (anonymous, representative)
+
+
+def test_a_phone_number_only_says_to_phone_the_resident():
+    decision = decide(message(sender=None), result(), on(WEB, phone=True), ENGLAND)
+    assert (decision.acknowledgement, decision.channel) == (None, None)
+    assert decision.no_acknowledgement == "no address to write to: phone the resident on the number they gave"
