@@ -9,19 +9,28 @@ from typing import Iterator
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from core.files import private_database_file
+from core.logs import quiet_data_loggers
 
 # A package resource path, so this module imports nothing above it; the migrations describe casework.models.
 MIGRATIONS = "casework:migrations"
 
 
 def make_engine(url: str) -> Engine:
+    """The engine. Invariant: it never shows a statement's parameters (residents' text) in an error or a
+    log (``hide_parameters``), and a SQLite file it creates is readable by the service's user only."""
+    quiet_data_loggers()
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        database = make_url(url).database
+        if database and database != ":memory:":
+            private_database_file(Path(database))
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

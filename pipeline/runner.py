@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.db import Database
 from core.errors import SourceUnavailable
+from core.logs import describe
 from casework.models import Submission, utcnow
 from casework.operations import record_poll
 from casework.vocabulary import Disposition
@@ -55,7 +56,7 @@ class Runner:
             return 0
         except Exception as exc:  # noqa: BLE001 - a source's bug must not stop the worker
             self.health.errors[source.name] = f"{type(exc).__name__}: {exc}"
-            log.exception("source %s failed while fetching", source.name)
+            log.error("source %s failed while fetching: %s", source.name, describe(exc))
             # Only the exception's type: its text may quote a message, and staff read this row.
             self._record_poll(source.name, f"{type(exc).__name__} while fetching (the worker's log has the details)")
             return 0
@@ -68,15 +69,15 @@ class Runner:
         try:
             with self.db.transaction() as session:
                 record_poll(session, name, error=error)
-        except Exception:  # noqa: BLE001 - the health record is for people; the worker carries on
-            log.exception("could not record the health of source %s", name)
+        except Exception as exc:  # noqa: BLE001 - the health record is for people; the worker carries on
+            log.error("could not record the health of source %s: %s", name, describe(exc))
 
     def _take(self, source: Source, item: RawItem) -> int:
         new = store(self.db, item)
         try:
             source.done(item)
-        except Exception:  # noqa: BLE001 - stored already; it is marked done on a later poll
-            log.exception("source %s could not mark item %s done", source.name, item.natural_key)
+        except Exception as exc:  # noqa: BLE001 - stored already; it is marked done on a later poll
+            log.error("source %s could not mark item %s done: %s", source.name, item.natural_key, describe(exc))
         return int(new)
 
     def process_waiting(self) -> int:
@@ -94,7 +95,7 @@ class Runner:
                     return None
                 return self.pipeline.process(session, session.get(Submission, submission_id))
         except Exception as exc:  # noqa: BLE001 - recorded as a failed disposition, re-runnable
-            log.exception("submission %s failed", submission_id)
+            log.error("submission %s failed: %s", submission_id, describe(exc))
             self._record_failure(submission_id, exc)
             return Disposition.FAILED
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -36,6 +35,8 @@ from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.errors import ConfigurationError
+from core.files import write_private
+from core.logs import describe
 from casework import lifecycle
 from casework.policy import Policy
 from casework.models import Case, OutboxMessage, utcnow
@@ -172,8 +173,9 @@ class LetterPrinter(OutboxSender):
         try:
             path = self.print_row(outbox_id, now)
         except Exception as exc:  # noqa: BLE001 - the row is kept and retried; staff see the reason
-            log.exception("could not print outbox row %s", outbox_id)
-            self._retry_later(outbox_id, f"could not print: {type(exc).__name__}: {exc}", now)
+            log.error("could not print outbox row %s: %s", outbox_id, describe(exc))
+            # Only the type in the reason, which is logged too: the message may quote the letter.
+            self._retry_later(outbox_id, f"could not print: {type(exc).__name__} (the worker's log has the details)", now)
         else:
             self._mark_printed(outbox_id, path, now)
 
@@ -202,15 +204,9 @@ class LetterPrinter(OutboxSender):
 
 
 def write_atomically(path: Path, data: bytes) -> Path:
-    """Write to a hidden temporary name, then rename: the print queue never sees half a PDF."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    return path
+    """Write to a hidden temporary name, then rename: the print queue never sees half a PDF. The PDF
+    is 0600 (it names a resident), in a folder created 0700 (``core.files``)."""
+    return write_private(path, data)
 
 
 # -- the PDF -------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from casework.policy import Policy
 from casework.vocabulary import AckKind, OutboxStatus
 from core.db import Database
 from core.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
+from core.logs import describe
 from core.settings import OutboxSettings, PolicySettings
 from responders.outbox import bracketed
 from responders.transport import Transport
@@ -131,8 +132,10 @@ class OutboxSender:
         except PermanentDeliveryFailure as exc:
             self._fail(outbox_id, str(exc), now or utcnow())
         except Exception as exc:  # a bug must not lose the row or stop the worker
-            log.exception("unexpected error sending outbox row %s", outbox_id)
-            self._retry_later(outbox_id, f"unexpected error: {type(exc).__name__}: {exc}", now or utcnow())
+            log.error("unexpected error sending outbox row %s: %s", outbox_id, describe(exc))
+            # Only the type in the reason, which is logged too: the message may quote what we were sending.
+            self._retry_later(outbox_id, f"unexpected error: {type(exc).__name__} (the worker's log has the details)",
+                              now or utcnow())
         else:
             self._mark_sent(outbox_id, now or utcnow())
 

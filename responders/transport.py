@@ -15,16 +15,15 @@ How SMTP errors are classified:
 from __future__ import annotations
 
 import logging
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 from core.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
+from core.files import write_private
 from core.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -107,8 +106,9 @@ def _classify_refused(exc: smtplib.SMTPRecipientsRefused) -> TemporaryDeliveryFa
 class FileTransport:
     """Writes each message to ``<directory>/<message-id>.eml``, for development and for test runs.
 
-    The write is atomic (a temporary file renamed into place) and idempotent: the same Message-ID
-    always lands in the same file, so a re-send overwrites rather than duplicates.
+    The write is atomic (a temporary file renamed into place), private (0600 in a 0700 folder: the
+    messages name residents) and idempotent: the same Message-ID always lands in the same file, so a
+    re-send overwrites rather than duplicates.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -116,7 +116,7 @@ class FileTransport:
 
     def send(self, message: EmailMessage) -> None:
         try:
-            self._write(self.path_for(message), message.as_bytes())
+            write_private(self.path_for(message), message.as_bytes())
         except OSError as exc:
             raise TemporaryDeliveryFailure(f"cannot write to {self.directory}: {exc}") from exc
 
@@ -125,19 +125,6 @@ class FileTransport:
         if not message_id:
             raise PermanentDeliveryFailure("message has no Message-ID")
         return self.directory / f"{safe_filename(message_id)}.eml"
-
-    def _write(self, path: Path, data: bytes) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
 
 def safe_filename(message_id: str) -> str:

@@ -8,6 +8,7 @@ transaction (OCR is slow), and yielded with its bytes. A file that cannot be rea
 with ``details["unreadable"]``, so its bytes are stored and staff see it; ``done`` then moves it to
 ``quarantine/`` with a note saying why, where a readable one goes to ``processed/<today>/``.
 Nothing is ever deleted. Receipt days, received_at and <today> are in the policy's time zone.
+Filed scans and their notes are 0600 in folders created 0700 (``core.files``): they are residents' letters.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Iterator
 from zoneinfo import ZoneInfo
 
 from core.errors import ConfigurationError, SourceUnavailable, UnreadableSubmission
+from core.files import FILE_MODE, make_private, private_dir, write_private
 from core.settings import LetterSourceSettings
 from intake.items import RawItem
 from intake.scans.ocr import installed_languages, read_document
@@ -150,13 +152,14 @@ def _sight(path: Path) -> Sighting | None:
 
 
 def move_aside(path: Path, target: Path) -> Path:
-    """Move without overwriting: on a clash the new name gets a suffix (scan.pdf → scan-2.pdf)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Move without overwriting: on a clash the new name gets a suffix (scan.pdf → scan-2.pdf). The
+    moved file is made private, whatever mode the scanner gave it."""
+    private_dir(target.parent)
     candidate, number = target, 1
     while True:
         try:
             _link_then_unlink(path, candidate)
-            return candidate
+            return make_private(candidate)
         except FileExistsError:
             number += 1
             candidate = target.with_name(f"{target.stem}-{number}{target.suffix}")
@@ -174,7 +177,7 @@ def _link_then_unlink(path: Path, target: Path) -> None:
 
 
 def _copy_exclusive(path: Path, target: Path) -> None:
-    with path.open("rb") as source, open(target, "xb") as copy:
+    with path.open("rb") as source, open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), "wb") as copy:
         while chunk := source.read(1 << 20):
             copy.write(chunk)
         copy.flush()
@@ -183,13 +186,12 @@ def _copy_exclusive(path: Path, target: Path) -> None:
 
 def write_note(target: Path, item: RawItem) -> Path:
     note = target.with_name(target.name + ".why.txt")
-    note.write_text(
+    write_private(note, (
         f"Why this file is in quarantine: {item.details['unreadable']}\n"
         f"Original location: {item.filename}\n"
         f"SHA-256: {item.natural_key}\n"
         f"Received (post room date): {item.received_at.date().isoformat()} ({item.details.get('receipt_date_source')})\n"
         f"Quarantined: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}\n"
-        "It was stored as a failed submission; staff can see it in the queue.\n",
-        encoding="utf-8",
-    )
+        "It was stored as a failed submission; staff can see it in the queue.\n"
+    ).encode("utf-8"))
     return note
