@@ -59,11 +59,15 @@ def write_private(path: Path, data: bytes) -> Path:
 
 def private_database_file(path: Path) -> Path:
     """The SQLite file created empty and 0600 before SQLite opens it (SQLite creates its -wal, -shm and
-    -journal files with the database file's mode); an existing one, and its companions, made 0600."""
+    -journal files with the database file's mode); an existing one, and its companions, made 0600 when
+    they are this user's (another account reading them is left to the error SQLite gives it)."""
     path = Path(path)
     private_dir(path.parent)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass
     for file in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)):
-        if file.exists():
+        if file.exists() and file.stat().st_uid == os.getuid():
             make_private(file)
     return path
