@@ -18,6 +18,7 @@ from email.message import Message
 import mailparser
 
 from core.errors import UnreadableSubmission
+from intake.addresses import read_addresses
 from intake.message import ParsedAttachment, ParsedMessage
 from text.quoting import split_reply
 from text.decoding import note_defect, decode_bytes, guess_text, html_to_text
@@ -270,16 +271,16 @@ def _build(msg: Message, cap: int, defects: list[str]) -> ParsedMessage:
     body = _Body(cap, defects)
     body.visit(msg)
     text = "\n\n".join(t.strip("\n") for t in body.texts)
-    sender = (_addresses(msg, "From", defects) or [("", None)])[0]
-    reply_to = _addresses(msg, "Reply-To", defects)
+    addresses = read_addresses(msg)
     split = split_reply(text)
     return ParsedMessage(
         message_id=(_message_ids(_raw_header(msg, "Message-ID")) or [None])[0],
         in_reply_to=(_message_ids(_raw_header(msg, "In-Reply-To")) or [None])[0],
         references=tuple(_message_ids(_raw_header(msg, "References"))),
-        sender=sender[1],
-        sender_name=sender[0] or None,
-        reply_to=reply_to[0][1] if reply_to else None,
+        sender=addresses.sender,
+        sender_name=addresses.sender_name,
+        reply_to=addresses.reply_to,
+        address_problem=addresses.problem,
         to=tuple(a for _, a in _addresses(msg, "To", defects)),
         subject=decode_header(_raw_header(msg, "Subject"), defects),
         date=_date(msg, defects),
