@@ -227,6 +227,16 @@ class PublicSettings(Section):
         return value
 
 
+class LimitsSettings(Section):
+    """How much work one message may take. Reading it (parsing, the quoting rules, classifying) runs
+    under a budget of ``processing_seconds`` (0: no budget); a message over it is stored, set aside
+    for a person with a reason, and the worker moves on. A message whose processing killed the worker
+    (out of memory, a crash) ``set_aside_after_deaths`` times is set aside as a poison message."""
+
+    processing_seconds: float = Field(default=10.0, ge=0)
+    set_aside_after_deaths: int = Field(default=2, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", env_nested_delimiter="__", extra="forbid")
 
@@ -247,6 +257,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     figures: FiguresSettings = FiguresSettings()
     public: PublicSettings = PublicSettings()
+    limits: LimitsSettings = LimitsSettings()
     templates_dir: Path | None = None  # None: the templates/ folder shipped with the service
 
     @field_validator("log_level")
