@@ -74,6 +74,9 @@ class Submission(Base):
     reason: Mapped[str | None] = mapped_column(Text)  # why held/discarded, readable by a person
     error: Mapped[str | None] = mapped_column(Text)  # the exception when failed
     attempts: Mapped[int] = mapped_column(default=0)
+    # Processing runs started and never finished (each counted and committed before it starts; the
+    # worker died): pipeline.runner sets the submission aside at [limits] set_aside_after_deaths.
+    unfinished_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     processed_at: Mapped[dt.datetime | None]
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     extracted_text: Mapped[str | None] = mapped_column(Text)  # OCR or parsed text, for re-runs and staff
