@@ -111,9 +111,18 @@ class SmtpSettings(Section):
 
 
 class OutboxSettings(Section):
+    """The outbox and its sender. A temporary failure (4xx, refused connection, timeout) is retried
+    with back-off doubling from ``backoff_seconds`` up to ``max_backoff_seconds``, for as long as it
+    takes: it never fails for good. The row is marked at risk (and its case told) once its case's
+    acknowledgement clock is due within ``at_risk_hours_before_due`` hours, or, for a row with no
+    such clock, once it has waited ``at_risk_after_hours``; it keeps being retried after that."""
+
     max_acks_per_sender_per_day: int = Field(default=3, ge=1)
-    max_attempts: int = Field(default=8, ge=1)
     backoff_seconds: float = Field(default=60.0, gt=0)
+    max_backoff_seconds: float = Field(default=1800.0, gt=0)  # Postfix's maximal_backoff_time is 4000 s
+    at_risk_hours_before_due: float = Field(default=24.0, ge=0)
+    at_risk_after_hours: float = Field(default=24.0, gt=0)
+    max_interrupted_sends: int = Field(default=5, ge=1)  # sender died mid-send this often: failed, for a person
     batch_size: int = Field(default=50, ge=1)
 
 
