@@ -242,6 +242,12 @@ def acknowledgement_failed(case: Case, kind: str, reason: str, at: dt.datetime, 
     record(case, Actor.SYSTEM, EventAction.ACKNOWLEDGEMENT_FAILED, at=at, kind=str(kind), reason=reason, **detail)
 
 
+def acknowledgement_at_risk(case: Case, kind: str, reason: str, at: dt.datetime, **detail: Any) -> None:
+    """The sender still cannot send this case's outbox row and its clock is near (or it has waited
+    long): staff must know, and may reach the resident another way. The sender keeps retrying."""
+    record(case, Actor.SYSTEM, EventAction.ACKNOWLEDGEMENT_AT_RISK, at=at, kind=str(kind), reason=reason, **detail)
+
+
 def escalate(
     case: Case, policy: Policy, requested_at: dt.datetime, *, actor: str = Actor.SYSTEM, **detail: Any,
 ) -> None:

@@ -209,6 +209,9 @@ class OutboxMessage(Base):
     claimed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    at_risk_since: Mapped[dt.datetime | None]  # still unsent as its case's clock neared; staff were alerted
+    # Claims found stale (the sender died mid-send): each may have reached the resident already
+    possible_resends: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ReferenceCounter(Base):

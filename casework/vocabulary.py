@@ -100,6 +100,7 @@ class EventAction(StrEnum):
     ACKNOWLEDGEMENT_QUEUED = "acknowledgement_queued"
     ACKNOWLEDGEMENT_SENT = "acknowledgement_sent"
     ACKNOWLEDGEMENT_FAILED = "acknowledgement_failed"
+    ACKNOWLEDGEMENT_AT_RISK = "acknowledgement_at_risk"  # still not sent as its clock nears: staff alerted
     LETTER_SENT_TO_PRINT = "letter_sent_to_print"
     NOTICE_QUEUED = "notice_queued"
     NOTICE_SENT = "notice_sent"

@@ -1,8 +1,15 @@
 """The sender: claims due outbox rows, sends them, and records what happened.
 
 Life of a row: queued -> sending (claimed, in one short transaction) -> sent | queued (temporary
-failure, with back-off) | failed (permanent failure, or out of attempts). Sending happens outside any
-transaction, so no database lock is held while talking to the SMTP server.
+failure, with back-off) | failed (permanent failure). Sending happens outside any transaction, so no
+database lock is held while talking to the SMTP server.
+
+Outages: a temporary failure (4xx, a refused connection, a timeout, a refused login) is retried with
+back-off doubling from ``backoff_seconds`` up to ``max_backoff_seconds``, without end: an outage over
+a weekend still ends with every acknowledgement sent, once. When a row is still unsent as its case's
+acknowledgement clock nears (``at_risk_hours_before_due``; ``at_risk_after_hours`` after it was
+queued for a row with no such clock) it is marked at risk (``at_risk_since``, once) and its case
+records ACKNOWLEDGEMENT_AT_RISK, which the operations page and the case's trail show; retries go on.
 
 Several senders may run at once. On PostgreSQL the claim is SELECT ... FOR UPDATE SKIP LOCKED; on
 SQLite, which has one writer at a time, it is a conditional UPDATE ... WHERE status = 'queued' whose
@@ -10,8 +17,11 @@ row count says whether this sender won the row.
 
 Crash safety: a row left in "sending" for longer than ``stale_after`` (its sender died between
 claiming and recording) is requeued. It may already have reached the resident; the re-send uses the
-same Message-ID, so mail clients and servers can recognise it as a duplicate. Each requeue counts as
-an attempt, so a message that kills its sender every time still ends FAILED, not in a loop.
+same Message-ID, so mail clients and servers can recognise it as a duplicate, and the row's
+``possible_resends`` counts it (an upper bound: the sender may have died before the server's 250).
+The window in which a death resends is kept as small as it can be: the row is marked sent in one
+short transaction straight after the server accepts the message, with nothing in between. A row
+whose sending was cut short ``max_interrupted_sends`` times ends FAILED for a person, not in a loop.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from sqlalchemy.orm import Session
 from casework import lifecycle
 from casework.models import Case, OutboxMessage, utcnow
 from casework.policy import Policy
-from casework.vocabulary import AckKind, OutboxStatus
+from casework.vocabulary import ACK_CLOCKS, AckKind, OutboxStatus, Stage
 from core.db import Database
 from core.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
 from core.logs import describe
@@ -40,7 +50,6 @@ from responders.transport import Transport
 log = logging.getLogger(__name__)
 
 STALE_AFTER = dt.timedelta(minutes=15)
-MAX_BACKOFF = dt.timedelta(hours=6)
 
 
 def default_worker_id() -> str:
@@ -59,7 +68,7 @@ class OutboxSender:
         from_name: str,
         worker_id: str | None = None,
         stale_after: dt.timedelta = STALE_AFTER,
-        max_backoff: dt.timedelta = MAX_BACKOFF,
+        max_backoff: dt.timedelta | None = None,
         policy: Policy | None = None,
     ) -> None:
         self.db = db
@@ -69,7 +78,7 @@ class OutboxSender:
         self.from_name = from_name
         self.worker_id = (worker_id or default_worker_id())[:100]
         self.stale_after = stale_after
-        self.max_backoff = max_backoff
+        self.max_backoff = max_backoff or dt.timedelta(seconds=settings.max_backoff_seconds)
         self.policy = policy or Policy(PolicySettings())
 
     def run_once(self, now: dt.datetime | None = None) -> int:
@@ -124,7 +133,10 @@ class OutboxSender:
     # -- sending ----------------------------------------------------------------------------------
 
     def attempt(self, outbox_id: int, now: dt.datetime | None = None) -> None:
-        """Send one claimed row and record the outcome; never raises for a delivery problem."""
+        """Send one claimed row and record the outcome; never raises for a delivery problem.
+
+        Invariant: nothing runs between the server accepting the message and ``_mark_sent``'s commit
+        but that one transaction (a death there resends: see ``possible_resends``)."""
         try:
             self.transport.send(self.build(outbox_id, now or utcnow()))
         except TemporaryDeliveryFailure as exc:
@@ -147,6 +159,8 @@ class OutboxSender:
     # -- recording the outcome --------------------------------------------------------------------
 
     def _mark_sent(self, outbox_id: int, now: dt.datetime) -> None:
+        """The smallest transaction that records the send and the case's delivery (its first write is
+        the row's status); the log line waits until it has committed."""
         with self.db.transaction() as session:
             self._record_sent(session, outbox_id, now)
         log.info("sent outbox row %s", outbox_id)
@@ -190,13 +204,22 @@ class OutboxSender:
         return None
 
     def _reschedule(self, row: OutboxMessage, reason: str, now: dt.datetime) -> None:
+        """Back to the queue after a temporary failure, however many attempts it has had; marked at
+        risk (once) when its clock nears."""
         row.attempts += 1
-        if row.attempts >= self.settings.max_attempts:
-            mark_failed(Session.object_session(row), row, f"gave up after {row.attempts} attempts: {reason}", now)
-            return
         row.status, row.reason = OutboxStatus.QUEUED, reason
         row.next_attempt_at = now + self.backoff(row.attempts)
         row.claimed_by = row.claimed_at = None
+        if row.at_risk_since is None and now >= self.at_risk_from(Session.object_session(row), row):
+            mark_at_risk(Session.object_session(row), row, reason, now)
+
+    def at_risk_from(self, session: Session, row: OutboxMessage) -> dt.datetime:
+        """When an unsent row puts its case at risk: ``at_risk_hours_before_due`` before its case's
+        unmet acknowledgement clock falls due, else ``at_risk_after_hours`` after it was queued."""
+        due = unmet_acknowledgement_due(session, row)
+        if due is not None:
+            return due - dt.timedelta(hours=self.settings.at_risk_hours_before_due)
+        return row.created_at + dt.timedelta(hours=self.settings.at_risk_after_hours)
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """backoff_seconds, doubling with each attempt, never more than max_backoff."""
@@ -228,9 +251,16 @@ class OutboxSender:
         return row.claimed_at < now - self.stale_after or _dead_local_worker(row.claimed_by)
 
     def _requeue(self, row: OutboxMessage, now: dt.datetime) -> None:
+        """A stale claim: counted as a possible resend; failed for a person after too many of them."""
         claimed = f"{row.claimed_by} at {row.claimed_at:%Y-%m-%d %H:%M} UTC"
         reason = f"requeued: claimed by {claimed} and never recorded; it may have been sent (same Message-ID)"
         log.warning("outbox row %s: %s", row.id, reason)
+        row.possible_resends += 1
+        if row.possible_resends >= self.settings.max_interrupted_sends:
+            row.attempts += 1
+            mark_failed(Session.object_session(row), row, f"its sender stopped {row.possible_resends} times while "
+                        f"sending it; last {reason}", now)
+            return
         self._reschedule(row, reason, now)
         row.next_attempt_at = now  # the wait has already happened
 
@@ -273,6 +303,25 @@ def mark_failed(session: Session, row: OutboxMessage, reason: str, now: dt.datet
     row.status, row.reason = OutboxStatus.FAILED, reason
     if row.case_id is not None:
         lifecycle.acknowledgement_failed(session.get_one(Case, row.case_id), row.kind, reason, now, outbox_id=row.id)
+
+
+def mark_at_risk(session: Session, row: OutboxMessage, reason: str, now: dt.datetime) -> None:
+    """Once per row: ``at_risk_since`` and, on its case, an ACKNOWLEDGEMENT_AT_RISK event for staff."""
+    row.at_risk_since = now
+    log.warning("outbox row %s is at risk: still not sent (attempt %s)", row.id, row.attempts)
+    if row.case_id is not None:
+        due = unmet_acknowledgement_due(session, row)
+        lifecycle.acknowledgement_at_risk(session.get_one(Case, row.case_id), row.kind, reason, now, outbox_id=row.id,
+                                          attempts=row.attempts, clock_due=due)
+
+
+def unmet_acknowledgement_due(session: Session, row: OutboxMessage) -> dt.datetime | None:
+    """When the acknowledgement clock of the row's case (its current stage) falls due, if it is unmet."""
+    if row.case_id is None:
+        return None
+    case = session.get_one(Case, row.case_id)
+    clock = next((clock for clock in case.clocks if clock.kind == ACK_CLOCKS.get(Stage(case.stage))), None)
+    return clock.due_at if clock is not None and clock.met_at is None else None
 
 
 def record_delivery(session: Session, row: OutboxMessage, policy: Policy, now: dt.datetime, **detail) -> None:

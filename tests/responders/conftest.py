@@ -15,7 +15,7 @@ from tests.smtp_server import SmtpTestServer
 
 @pytest.fixture
 def outbox_settings():
-    return OutboxSettings(max_acks_per_sender_per_day=3, max_attempts=4, backoff_seconds=60, batch_size=10)
+    return OutboxSettings(max_acks_per_sender_per_day=3, max_interrupted_sends=4, backoff_seconds=60, batch_size=10)
 
 
 @pytest.fixture
