@@ -3,14 +3,11 @@
 Revision ID: 0010
 Revises: 0009
 """
-from pathlib import Path
-
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0010"
-# TEMPORARY while 0009 is being written in parallel: becomes the literal "0009" before commit
-down_revision = "0009" if any(Path(__file__).parent.glob("0009_*.py")) else "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
