@@ -109,6 +109,7 @@ def cleaned(message: ParsedMessage) -> ParsedMessage:
         sender=clean_identifier(message.sender, address),
         sender_name=clean_line(message.sender_name, _length(Case.__table__.c.resident_name)) or None,
         reply_to=clean_identifier(message.reply_to, address),
+        address_problem=clean_line(message.address_problem),
         to=tuple(a for a in (clean_identifier(a, address) for a in message.to) if a),
         subject=clean_line(message.subject) or "",
         text=clean_text(message.text),

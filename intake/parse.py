@@ -1,8 +1,13 @@
 """Turn a submission's raw bytes into a ParsedMessage.
 
-mail-parser builds the MIME tree and reports its defects; the standard library's email package
-does the rest (headers, addresses, dates), because a resident's mail must be read even when it
-is mislabelled. Nothing here raises except UnreadableSubmission for input with nothing in it.
+The standard library's email package builds the MIME tree (compat32, which keeps a mislabelled
+resident's bytes as written) and reports its defects; the rest (headers, addresses, dates) is read
+here, because a resident's mail must be read even when it is mislabelled. mail-parser is not used:
+it re-folds every header of a forwarded message, quadratic in the header's length (a 60 KB 8-bit
+header took 108 s). Nothing here raises except UnreadableSubmission for input with nothing in it.
+
+What this returns is not yet fit for a database (it may hold NUL, or values longer than a column):
+``intake.message.cleaned`` does that, once, in ``pipeline.read.read_submission``.
 """
 
 from __future__ import annotations
@@ -15,8 +20,6 @@ import hashlib
 import re
 from email.message import Message
 
-import mailparser
-
 from core.errors import UnreadableSubmission
 from intake.addresses import read_addresses
 from intake.message import ParsedAttachment, ParsedMessage
@@ -24,6 +27,7 @@ from text.quoting import split_reply
 from text.decoding import note_defect, decode_bytes, guess_text, html_to_text
 
 MAX_DEPTH = 40
+MAX_DEFECTS = 50  # defects kept for staff: enough to see what was wrong
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -202,7 +206,11 @@ def _message_bytes(part: Message) -> bytes:
     try:
         return inner.as_bytes() if isinstance(inner, Message) else str(inner).encode("utf-8", "surrogateescape")
     except Exception:
+        pass
+    try:
         return str(part).encode("utf-8", "surrogateescape")
+    except Exception:  # RecursionError on a deep forwarded chain: the part's bytes are in the raw message
+        return b""
 
 
 def _filename(part: Message, defects: list[str]) -> str | None:
@@ -242,24 +250,28 @@ def parse_message(raw: bytes, attachment_max_bytes: int = 10 * 1024 * 1024) -> P
 
 def _mime_tree(raw: bytes, defects: list[str]) -> Message | None:
     try:
-        parsed = mailparser.parse_from_bytes(raw)
-        defects.extend(_mailparser_defects(parsed))
-        return parsed.message
-    except Exception as exc:  # mail-parser gave up: try the standard library on its own
-        note_defect(defects, f"mail-parser could not parse the message ({type(exc).__name__})")
-    try:
-        return email.message_from_bytes(raw)
-    except Exception as exc:
+        msg = email.message_from_bytes(raw)
+    except Exception as exc:  # RecursionError on very deep nesting, among others: read it as text
         note_defect(defects, f"the MIME structure could not be parsed ({type(exc).__name__})")
         return None
+    for defect in _mime_defects(msg):
+        note_defect(defects, defect)
+    return msg
 
 
-def _mailparser_defects(parsed) -> list[str]:
-    found = []
-    for entry in parsed.defects or []:
-        for content_type, items in entry.items():
-            found.extend(f"{content_type}: {str(item)[:200]}" for item in items)
-    return list(dict.fromkeys(found))
+def _mime_defects(msg: Message) -> list[str]:
+    """What the parser found wrong, part by part, as "content/type: DefectClass: what it means";
+    no deeper than MAX_DEPTH and at most MAX_DEFECTS of them."""
+    found: list[str] = []
+    stack = [(msg, 0)]
+    while stack and len(found) < MAX_DEFECTS:
+        part, depth = stack.pop()
+        found.extend(f"{part.get_content_type()}: {type(d).__name__}: {(d.__doc__ or '').strip()}"[:200]
+                     for d in part.defects)
+        payload = part.get_payload()
+        if depth < MAX_DEPTH and isinstance(payload, list):
+            stack.extend((child, depth + 1) for child in reversed(payload) if isinstance(child, Message))
+    return list(dict.fromkeys(found))[:MAX_DEFECTS]
 
 
 def _payload_present(msg: Message) -> bool:

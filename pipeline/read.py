@@ -12,20 +12,26 @@ from casework.vocabulary import Channel
 from core.errors import UnreadableSubmission
 from core.settings import Settings
 from intake.contact import read_contact
-from intake.message import ParsedAttachment, ParsedMessage
+from intake.message import ParsedAttachment, ParsedMessage, cleaned
 from intake.parse import parse_message
 from intake.scans.reading import read_letter_submission
 
 
 def read_submission(submission: Submission, settings: Settings) -> ParsedMessage:
-    """Raises UnreadableSubmission when the bytes cannot be read at all."""
-    return READERS.get(submission.kind, _read_email)(submission, settings)
+    """Raises UnreadableSubmission when the bytes cannot be read at all.
+
+    Every channel passes here, so this is the one boundary where what was derived from the bytes is
+    cleaned for the database (``intake.message.cleaned``: no NUL or control character, nothing longer
+    than its column); the raw bytes stay exact. An email's parts become Attachment rows only after it.
+    """
+    message = cleaned(READERS.get(submission.kind, _read_email)(submission, settings))
+    if submission.kind not in _READ_WITH_ATTACHMENTS:
+        _store_attachments(submission, message)
+    return message
 
 
 def _read_email(submission: Submission, settings: Settings) -> ParsedMessage:
-    message = parse_message(submission.raw, settings.attachment_max_bytes)
-    _store_attachments(submission, message)
-    return message
+    return parse_message(submission.raw, settings.attachment_max_bytes)
 
 
 def _read_contact(submission: Submission, settings: Settings) -> ParsedMessage:
@@ -96,7 +102,7 @@ def _date(value: str | None) -> dt.datetime | None:
         return None
 
 
-# One reader per Channel; a new kind of source adds one line here.
+# One reader per Channel; a new kind of source adds one line here. An unknown kind is read as email.
 READERS = {
     Channel.EMAIL: _read_email,
     Channel.LETTER: read_letter_submission,
@@ -104,6 +110,8 @@ READERS = {
     Channel.IN_PERSON: _read_contact,
     Channel.WEB: _read_web_form,
 }
+# Channels whose files are Attachment rows before reading (the form's uploads, a letter's page images).
+_READ_WITH_ATTACHMENTS = {Channel.LETTER, Channel.WEB}
 
 
 def _store_attachments(submission: Submission, message: ParsedMessage) -> None:

@@ -29,10 +29,10 @@ def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None = N
         return guess_text(data)
     try:
         return data.decode(label)
-    except LookupError:
+    except UnicodeError:  # before ValueError, of which it is a kind
+        note_defect(defects, f"text is not valid {label!r}; decoded as utf-8 or cp1252")
+    except (LookupError, ValueError):  # ValueError: a NUL in the label ("embedded null character")
         note_defect(defects, f"unknown charset {label!r}; decoded as utf-8 or cp1252")
-    except UnicodeError:
-        note_defect(defects, f"text is not valid {label}; decoded as utf-8 or cp1252")
     return guess_text(data)
 
 

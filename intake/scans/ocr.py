@@ -16,6 +16,7 @@ import pymupdf
 import pytesseract
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
+from casework.guards import plain
 from core.errors import SourceUnavailable, UnreadableSubmission
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
@@ -72,7 +73,7 @@ def decode_text(raw: bytes) -> str:
 
 
 def _combine(pages: list[PageText]) -> DocumentText:
-    text = "\n\n".join(page.text.strip() for page in pages if page.text.strip())
+    text = plain("\n\n".join(page.text.strip() for page in pages if page.text.strip()))  # no NUL: PostgreSQL refuses it
     if not text.strip():
         raise UnreadableSubmission("no readable text was found on any page")
     measured = [page for page in pages if page.confidence is not None and page.weight]
