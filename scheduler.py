@@ -6,11 +6,15 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from intake.checkpoints import Checkpoints
 from casework.actions import Casework
 from casework.clocks import watch_clocks
+from casework.models import utcnow
 from core.db import Database
 from casework.policy import Policy
 from casework.references import References
@@ -30,6 +34,7 @@ from responders.sender import OutboxSender
 from responders.transport import make_transport
 
 log = logging.getLogger("intake")
+PROCESS_JOB = "process"
 
 
 @dataclass
@@ -130,14 +135,46 @@ def build_printer(settings: Settings, db: Database, templates: TemplateSet, poli
                          policy=policy)
 
 
+PROCESS_SECONDS = 5.0  # the process job's interval at most; a poll that stores something wakes it at once
+
+
 def run_forever(service: Service) -> None:
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(_threads(service))})
+    schedule(service, scheduler)
+    log.info("worker started: %d sources, polling every %ss", len(service.runner.sources), service.settings.poll_seconds)
+    scheduler.start()
+
+
+def schedule(service: Service, scheduler: BaseScheduler) -> None:
+    """The worker's jobs. Invariant: polling and processing are separate jobs (one poll job per source),
+    which the scheduler's thread pool runs at the same time, so a source that is down or slow (an IMAP
+    login timing out) never holds up mail already stored, nor the other sources; each job runs one
+    instance at a time, so one source is never polled twice at once."""
     every = service.settings.poll_seconds
-    scheduler.add_job(service.runner.run_once, "interval", seconds=every, id="poll", max_instances=1, coalesce=True)
+    process_every = min(every, PROCESS_SECONDS)
+    scheduler.add_job(service.runner.process_waiting, "interval", seconds=process_every, id=PROCESS_JOB,
+                      max_instances=1, coalesce=True, next_run_time=utcnow())
+    for source in service.runner.sources:
+        scheduler.add_job(_poll_then_wake, "interval", seconds=every, args=[service, scheduler, source],
+                          id=f"poll:{source.name}", max_instances=1, coalesce=True, next_run_time=utcnow())
     scheduler.add_job(service.send, "interval", seconds=max(every / 4, 5), id="send", max_instances=1, coalesce=True)
     scheduler.add_job(watch_clocks, "interval", minutes=15, args=[service.db], id="clocks", coalesce=True)
-    log.info("worker started: %d sources, polling every %ss", len(service.runner.sources), every)
-    scheduler.start()
+
+
+def _poll_then_wake(service: Service, scheduler: BaseScheduler, source: Source) -> int:
+    """Poll one source; if it stored anything, bring the process job forward to now."""
+    stored = service.runner.poll(source)
+    if stored:
+        try:
+            scheduler.modify_job(PROCESS_JOB, next_run_time=utcnow())
+        except JobLookupError:  # the scheduler is shutting down
+            pass
+    return stored
+
+
+def _threads(service: Service) -> int:
+    """One thread per poll job, plus processing, sending and the clocks."""
+    return len(service.runner.sources) + 3
 
 
 def _drain(job) -> int:
