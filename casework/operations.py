@@ -51,6 +51,14 @@ class OutboxRow:
     next_attempt_at: dt.datetime
     created_at: dt.datetime
     case_reference: str | None
+    at_risk_since: dt.datetime | None = None  # still unsent as its case's clock nears; the sender keeps trying
+    possible_resends: int = 0  # its sender died mid-send this often: the resident may have had it twice
+
+
+@dataclass(frozen=True)
+class OutboxAlerts:
+    at_risk: int  # unsent rows marked at risk
+    possible_resends: int  # over every row, sent or not: sends cut short by a sender's death
 
 
 @dataclass(frozen=True)
@@ -108,14 +116,16 @@ def count_failed_submissions(session: Session) -> int:
 
 
 def outbox_rows(session: Session, limit: int = LISTING_LIMIT) -> list[OutboxRow]:
-    """Outbox rows not yet sent: failed first, then sending, queued and suppressed; oldest first in each."""
+    """Outbox rows not yet sent: failed first, then sending, queued and suppressed; in each, those at
+    risk first, then oldest first."""
     order = when_then({status.value: rank for rank, status in enumerate(WAITING_OR_STUCK)}, value=OutboxMessage.status)
     query = (
         select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.reason,
-               OutboxMessage.attempts, OutboxMessage.next_attempt_at, OutboxMessage.created_at, Case.reference)
+               OutboxMessage.attempts, OutboxMessage.next_attempt_at, OutboxMessage.created_at, Case.reference,
+               OutboxMessage.at_risk_since, OutboxMessage.possible_resends)
         .outerjoin(Case, Case.id == OutboxMessage.case_id)
         .where(OutboxMessage.status.in_(WAITING_OR_STUCK))
-        .order_by(order, OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .order_by(order, OutboxMessage.at_risk_since.is_(None), OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
     return [OutboxRow(*row) for row in session.execute(query)]
@@ -127,6 +137,14 @@ def outbox_counts(session: Session) -> dict[str, int]:
              .where(OutboxMessage.status.in_(WAITING_OR_STUCK)).group_by(OutboxMessage.status))
     counts = dict(session.execute(query).all())
     return {str(status): counts.get(status.value, 0) for status in WAITING_OR_STUCK}
+
+
+def outbox_alerts(session: Session) -> OutboxAlerts:
+    """How many unsent rows are at risk, and how many sends were cut short (possible resends) in all."""
+    at_risk = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.status.in_(WAITING_OR_STUCK), OutboxMessage.at_risk_since.is_not(None))
+    resends = select(func.coalesce(func.sum(OutboxMessage.possible_resends), 0))
+    return OutboxAlerts(session.scalar(at_risk), int(session.scalar(resends)))
 
 
 def source_polls(session: Session, configured: list[str] | tuple[str, ...] = ()) -> list[SourcePoll]:

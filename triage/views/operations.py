@@ -17,8 +17,8 @@ from starlette.routing import Route
 
 from casework.models import Case, Submission, utcnow
 from casework.operations import (
-    LISTING_LIMIT, count_failed_submissions, failed_submissions, outbox_counts, outbox_rows, requeue_outbox,
-    source_polls,
+    LISTING_LIMIT, count_failed_submissions, failed_submissions, outbox_alerts, outbox_counts, outbox_rows,
+    requeue_outbox, source_polls,
 )
 from casework.vocabulary import Role
 from core.errors import IntakeError
@@ -53,6 +53,7 @@ def _page(request: Request, error: str | None = None, status: int = 200) -> Resp
         context = {
             "failed": failed, "failed_total": count_failed_submissions(session), "limit": LISTING_LIMIT,
             "outbox": outbox_rows(session), "outbox_counts": outbox_counts(session),
+            "outbox_alerts": outbox_alerts(session),
             "sources": source_polls(session, configured_sources(staff.settings)),
             "rerun": _rerun_result(session, request.query_params.get("rerun")),
         }
