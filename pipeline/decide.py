@@ -63,6 +63,8 @@ class CaseFacts:
     auto_reply: str | None = None  # why its headers say it is machine mail (the pipeline never decides those)
     poor_ocr: float | None = None  # a scan read with low OCR confidence: that confidence, 0..100
     case: MatchedCase | None = None  # None: a new message
+    quotes: str | None = None  # the reference of another case it quotes from an address not on that case
+    stranger: bool = False  # a follow-up threaded to its case from an address not on that case
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,11 @@ def decide(message: ParsedMessage, classification: Classification, facts: CaseFa
     flags = final_flags(message, classification, facts, policy)
     seen = _Seen(message, classification, facts, flags)
     holds = tuple(reason for rule in NEW_MESSAGE_HOLDS if (reason := rule(seen)))
-    channel = channel_of(facts)
+    channel = None if message.address_problem else channel_of(facts)
     machine_like = Flag.AUTO_REPLY in flags
     kind = choose_acknowledgement(classification.category, Stage.ONE, confident=not holds,
                                   auto_reply=machine_like, channel=channel)
-    return Decision(holds, kind, channel, flags, no_acknowledgement=_why_none(kind, facts, machine_like))
+    return Decision(holds, kind, channel, flags, no_acknowledgement=_why_none(kind, facts, machine_like, message))
 
 
 def final_flags(message: ParsedMessage, classification: Classification, facts: CaseFacts, policy: Policy) -> frozenset:
@@ -112,7 +114,7 @@ def final_flags(message: ParsedMessage, classification: Classification, facts: C
     identify the resident), REPRESENTATIVE when the form said someone writes for the resident, LATE from
     the policy's time limit and AUTO_REPLY when the headers say so."""
     flags = set(classification.flags) - _DECIDED_HERE
-    if not facts.reply_address and not facts.postal_address and not facts.phone:
+    if not facts.reply_address and not facts.postal_address and not facts.phone and not message.address_problem:
         flags.add(Flag.ANONYMOUS)
     if facts.representative:
         flags.add(Flag.REPRESENTATIVE)
@@ -134,7 +136,10 @@ def channel_of(facts: CaseFacts) -> Channel | None:
 
 
 def reply_address(message: ParsedMessage) -> str | None:
-    """Where an answer would go; None when there is none we could ever send to."""
+    """Where an answer would go; None when there is none we could ever send to, or when From or
+    Reply-To is ambiguous or malformed (a person decides who to answer)."""
+    if message.address_problem:
+        return None
     address = message.reply_to or message.sender
     return address if can_reply_to(address) else None
 
@@ -186,14 +191,33 @@ def poor_ocr(seen: _Seen) -> str | None:
 
 def unanswerable_address(seen: _Seen) -> str | None:
     written = seen.message.reply_to or seen.message.sender
-    if written and not seen.facts.reply_address:
+    if written and not seen.facts.reply_address and not seen.message.address_problem:
         return f"the sender's address {written!r} cannot be replied to: a person decides"
+    return None
+
+
+def ambiguous_address(seen: _Seen) -> str | None:
+    """Two, grouped or malformed From/Reply-To addresses (intake/addresses.py): nobody is answered."""
+    return address_hold(seen.message)
+
+
+def quotes_another_case(seen: _Seen) -> str | None:
+    """It quotes a case's reference from an address not on that case (pipeline/matching.py): never
+    attached to it, and nothing goes to that case's resident because of it."""
+    if seen.facts.quotes:
+        return f"quotes {seen.facts.quotes} from an address not on that case: a person decides whether it belongs there"
+    return None
+
+
+def address_hold(message: ParsedMessage) -> str | None:
+    if message.address_problem:
+        return f"{message.address_problem}: a person decides who to answer"
     return None
 
 
 NEW_MESSAGE_HOLDS: tuple[Callable[[_Seen], str | None], ...] = (
     safeguarding, reads_like_machine_mail, not_confident, late, escalation_without_a_case,
-    out_of_scope_with_a_risk, poor_ocr, unanswerable_address,
+    out_of_scope_with_a_risk, poor_ocr, unanswerable_address, ambiguous_address, quotes_another_case,
 )
 
 
@@ -224,6 +248,9 @@ def _follow_up(message: ParsedMessage, classification: Classification, facts: Ca
     holds = []
     if Flag.SAFEGUARDING in flags:
         holds.append("safeguarding concern in a reply: a person must look at once")
+    writer = _writer_holds(message, facts)
+    if writer:
+        return _unclear_writer(effect, [*holds, *writer], flags)
     if effect == FollowUp.UNSURE:
         holds.append("reply may ask to escalate or raise a new complaint: a person decides")
     channel = channel_of(facts)
@@ -237,9 +264,31 @@ def _follow_up(message: ParsedMessage, classification: Classification, facts: Ca
     return Decision(tuple(holds), kind, channel, flags, effect, _why_none(kind, facts, machine_like))
 
 
-def _why_none(kind: AckKind | None, facts: CaseFacts, machine_like: bool) -> str | None:
+def _unclear_writer(effect: FollowUp, holds: list[str], flags: frozenset) -> Decision:
+    """Held, nothing sent (channel None), and the case never moved on its word: an escalation or a
+    new complaint from someone we cannot tell is the resident becomes a question for a person."""
+    if effect == FollowUp.NONE:
+        return Decision(tuple(holds), None, None, flags, effect)
+    holds.append("reply may ask to escalate or raise a new complaint: a person decides")
+    return Decision(tuple(holds), None, None, flags, FollowUp.UNSURE,
+                    "who wrote is not clear: nothing is sent until a person decides")
+
+
+def _writer_holds(message: ParsedMessage, facts: CaseFacts) -> list[str]:
+    """A follow-up sends nothing to the case's resident when its own addresses are ambiguous, or
+    when it replies in the case's thread from an address not on the case."""
+    holds = [reason] if (reason := address_hold(message)) else []
+    if facts.stranger:
+        holds.append("a reply in this case's thread from an address not on the case: a person decides")
+    return holds
+
+
+def _why_none(kind: AckKind | None, facts: CaseFacts, machine_like: bool,
+              message: ParsedMessage | None = None) -> str | None:
     if kind is not None:
         return None
+    if message is not None and message.address_problem:
+        return f"{message.address_problem}: nothing is sent until a person decides who to answer"
     if facts.auto_reply:
         return f"machine-generated ({facts.auto_reply}); never acknowledged"
     if machine_like:

@@ -14,6 +14,7 @@ case has (``lifecycle.add_adjustments``): never dropping what a person set.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -22,18 +23,18 @@ from sqlalchemy.orm import Session
 
 from casework import lifecycle
 from core.errors import UnreadableSubmission
-from casework.models import Case, Submission, utcnow
+from casework.models import Case, CaseLink, Submission, utcnow
 from casework.policy import Policy
 from casework.references import References
 from core.settings import Settings
-from casework.vocabulary import Actor, Adjustment, CaseStatus, Category, Channel, Disposition, EventAction, Language
+from casework.vocabulary import Actor, Adjustment, CaseStatus, Category, Channel, Disposition, EventAction, Language, LinkKind
 from classifier import Classification
 from classifier.model import Classifier
 from intake.autoreply import detect_auto_reply
 from intake.dedupe import dedupe_key
 from pipeline.decide import CaseFacts, Decision, FollowUp, MatchedCase, decide, reply_address
 from pipeline.scan_steps import record_scanning_lag
-from pipeline.matching import match_case
+from pipeline.matching import Match, match_case
 from intake.message import ParsedMessage
 from pipeline.read import read_submission
 from responders.correspondence import Correspondence
@@ -68,13 +69,13 @@ class Pipeline:
             submission.case_id = original.case_id
             return Disposition.DISCARDED, f"duplicate of submission #{original.id}"
         auto_reply = self._auto_reply(session, message)
-        case = match_case(session, self.references, message)
+        match = match_case(session, self.references, message, Channel(submission.kind))
         if auto_reply:
-            _attach(case, submission, EventAction.AUTO_REPLY_RECEIVED, reason=auto_reply)
+            _attach(match.case, submission, EventAction.AUTO_REPLY_RECEIVED, reason=auto_reply)
             return Disposition.DISCARDED, f"machine-generated ({auto_reply}); never acknowledged"
-        if case is not None:
-            return self._follow_up(session, submission, message, case, now)
-        return self._new_case(session, submission, message, now)
+        if match.case is not None:
+            return self._follow_up(session, submission, message, match, now)
+        return self._new_case(session, submission, message, now, quoted=match.quoted)
 
     def _auto_reply(self, session: Session, message: ParsedMessage) -> str | None:
         own = {self.settings.landlord.email.lower()}
@@ -82,11 +83,17 @@ class Pipeline:
 
     # -- a new case -------------------------------------------------------------------------
 
-    def _new_case(self, session: Session, submission: Submission, message: ParsedMessage, now: dt.datetime):
+    def _new_case(self, session: Session, submission: Submission, message: ParsedMessage, now: dt.datetime,
+                  quoted: Case | None = None):
+        """A new case; when it quotes another case's reference from an address not on that case
+        (``quoted``), it is held and linked to that case for staff, and nothing goes to its resident."""
         result = self._classify(message)
-        decision = decide(message, result, self._new_facts(submission, message), self.policy)
+        facts = dataclasses.replace(self._new_facts(submission, message), quotes=quoted.reference if quoted else None)
+        decision = decide(message, result, facts, self.policy)
         case = self._open(session, submission, message, result, decision, now)
         _attach(case, submission, EventAction.CASE_OPENED, source=submission.source)
+        if quoted is not None:
+            _link_quoted(session, case, quoted, submission.received_at)
         self._how_to_write(case, submission, message)
         _record_classification(case, submission, result)
         record_scanning_lag(case, submission, self.policy)
@@ -118,16 +125,21 @@ class Pipeline:
 
     # -- a follow-up on an existing case ---------------------------------------------------
 
-    def _follow_up(self, session: Session, submission: Submission, message: ParsedMessage, case: Case,
+    def _follow_up(self, session: Session, submission: Submission, message: ParsedMessage, match: Match,
                    now: dt.datetime):
+        case = match.case
         _attach(case, submission, EventAction.REPLY_RECEIVED)
-        self._how_to_write(case, submission, message)
+        if not match.stranger:  # a stranger's message never changes how we write to the resident
+            self._how_to_write(case, submission, message)
         result = self._classify(message)
         _record_classification(case, submission, result)
-        decision = decide(message, result, self._case_facts(submission, case), self.policy)
+        facts = dataclasses.replace(self._case_facts(submission, case), stranger=match.stranger)
+        decision = decide(message, result, facts, self.policy)
         lifecycle.add_flags(case, decision.flags, self.policy, submission.received_at)
         _hold(case, decision)
         if decision.follow_up == FollowUp.NONE:
+            if decision.held:
+                return Disposition.HELD, f"reply added to case {case.reference}: " + "; ".join(decision.holds)
             return Disposition.ACCEPTED, f"reply added to case {case.reference}"
         self._move(case, submission, decision.follow_up)
         self._acknowledge(session, case, submission, message, decision)
@@ -183,6 +195,16 @@ class Pipeline:
             session, case, decision.acknowledgement, submission_id=_id(session, submission),
             resident_text=message.new_text, in_reply_to=message.message_id, references=_references(message),
         )
+
+
+def _link_quoted(session: Session, case: Case, quoted: Case, at: dt.datetime) -> None:
+    """A RELATED link from the new case to the case it quotes, recorded on both, for staff only."""
+    if case.id is None:
+        session.flush()
+    session.add(CaseLink(case_id=case.id, other_case_id=quoted.id, kind=LinkKind.RELATED, created_at=at,
+                         created_by=Actor.SYSTEM))
+    lifecycle.record(case, Actor.SYSTEM, EventAction.LINKED, at=at, other=quoted.reference, kind=str(LinkKind.RELATED))
+    lifecycle.record(quoted, Actor.SYSTEM, EventAction.LINKED, at=at, other=case.reference, kind=str(LinkKind.RELATED))
 
 
 def _hold(case: Case, decision: Decision) -> None:

@@ -18,7 +18,7 @@ import datetime as dt
 import uuid
 from typing import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from casework.models import Case, OutboxMessage, utcnow
@@ -105,15 +105,42 @@ def _case_id(session: Session, case: Case | None) -> int | None:
 
 
 def recent_count(session: Session, address: str, now: dt.datetime) -> int:
-    """Outbox rows to this address (any case) in the last 24 hours that were or will be sent."""
+    """Outbox rows to this sender's mailbox (any case) in the last 24 hours that were or will be sent.
+
+    One mailbox is one sender whatever the letter case or plus-address it is written with:
+    ``Sam+1@Example.net`` and ``sam+2@example.net`` count with ``sam@example.net`` (canonical_address).
+    Rows keep ``to_address`` as given, so the query compares lower-cased forms: the mailbox itself, or
+    its local part followed by ``+`` and anything, at the same domain."""
     query = (
         select(func.count())
         .select_from(OutboxMessage)
-        .where(func.lower(OutboxMessage.to_address) == address.lower())
+        .where(same_mailbox(OutboxMessage.to_address, address))
         .where(OutboxMessage.status.in_([status.value for status in COUNTS_TOWARDS_CAP]))
         .where(OutboxMessage.created_at > now - CAP_WINDOW)
     )
     return session.scalar(query) or 0
+
+
+def canonical_address(address: str) -> str:
+    """The mailbox an address delivers to: lower-cased, the local part cut at its first ``+``
+    (``Sam+rent@Example.NET`` -> ``sam@example.net``). A local part that starts with ``+`` is kept."""
+    local, at, domain = (address or "").strip().lower().rpartition("@")
+    if not at:
+        return domain
+    base = local.split("+", 1)[0]
+    return f"{base or local}@{domain}"
+
+
+def same_mailbox(column, address: str):
+    """A SQL condition: the column holds an address of this address's mailbox (canonical_address)."""
+    local, _, domain = canonical_address(address).rpartition("@")
+    stored = func.lower(column)
+    plus = f"{_like_literal(local)}+%@{_like_literal(domain)}"
+    return or_(stored == f"{local}@{domain}", stored.like(plus, escape="\\"))
+
+
+def _like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def new_message_id(domain: str) -> str:

@@ -185,3 +185,73 @@ def test_a_phone_number_only_says_to_phone_the_resident():
     decision = decide(message(sender=None), result(), on(WEB, phone=True), ENGLAND)
     assert (decision.acknowledgement, decision.channel) == (None, None)
     assert decision.no_acknowledgement == "no address to write to: phone the resident on the number they gave"
+
+
+# -- issue 15: the right recipient, or none -----------------------------------------------------------
+
+TWO_IN_FROM = "the sender's address is ambiguous (two addresses in From)"
+QUOTES = "quotes CMP-2026-000123 from an address not on that case: a person decides whether it belongs there"
+STRANGER = "a reply in this case's thread from an address not on the case: a person decides"
+
+
+def unclear(problem: str = TWO_IN_FROM) -> ParsedMessage:
+    """What intake.addresses gives for an ambiguous From: no single sender, and why."""
+    return dataclasses.replace(message(sender=None), address_problem=problem)
+
+
+ADDRESSES = [
+    # id, message, facts, classification -> holds, acknowledgement, channel
+    ("two addresses in From: held, nothing sent", unclear(), on(EMAIL, reply_address=None), result(),
+     (f"{TWO_IN_FROM}: a person decides who to answer",), None, None),
+    ("a malformed Reply-To, even with a confident complaint", unclear("the sender's address is malformed "
+     "(Reply-To: invalid address in address-list)"), on(EMAIL, reply_address=None), result("complaint", 0.99),
+     ("the sender's address is malformed (Reply-To: invalid address in address-list): a person decides who to answer",),
+     None, None),
+    ("an ambiguous From and not confident: both reasons, still nothing sent", unclear(),
+     on(EMAIL, reply_address=None), result("complaint", 0.5),
+     ("classifier not confident (complaint, 0.50)", f"{TWO_IN_FROM}: a person decides who to answer"), None, None),
+    ("quotes another case's reference: held, the neutral acknowledgement to the sender only", message(),
+     on(EMAIL, quotes="CMP-2026-000123"), result(), (QUOTES,), AckKind.NEUTRAL, Channel.EMAIL),
+]
+
+
+@pytest.mark.parametrize("msg, facts, classification, holds, ack, channel", [row[1:] for row in ADDRESSES],
+                         ids=[row[0] for row in ADDRESSES])
+def test_a_new_message_whose_sender_is_unclear(msg, facts, classification, holds, ack, channel):
+    decision = decide(msg, classification, facts, ENGLAND)
+    assert (decision.holds, decision.acknowledgement, decision.channel) == (holds, ack, channel)
+
+
+def test_an_unclear_sender_is_not_anonymous_and_says_why_nothing_went():
+    decision = decide(unclear(), result(), on(EMAIL, reply_address=None), ENGLAND)
+    assert "anonymous" not in decision.flags
+    assert decision.no_acknowledgement == f"{TWO_IN_FROM}: nothing is sent until a person decides who to answer"
+
+
+def test_reply_address_is_none_when_the_addresses_are_unclear():
+    from pipeline.decide import reply_address
+    with_reply_to = dataclasses.replace(message(reply_to="victim@example.com"), address_problem=TWO_IN_FROM)
+    assert reply_address(with_reply_to) is None
+    assert reply_address(message(reply_to="home@example.com")) == "home@example.com"
+
+
+UNCLEAR_FOLLOW_UPS = [
+    # id, message, facts, classification -> follow-up, holds
+    ("a stranger in the thread asks to escalate: never escalated, a person decides", message(),
+     on(EMAIL, case=STAGE1, stranger=True), result("complaint", 0.97, "escalation_request"),
+     FollowUp.UNSURE, (STRANGER, UNSURE)),
+    ("a stranger in the thread adds words: held, case unchanged", message(), on(EMAIL, case=STAGE1, stranger=True),
+     result("complaint", 0.97), FollowUp.NONE, (STRANGER,)),
+    ("the resident's reply with an ambiguous From complains: a person decides", unclear(),
+     on(EMAIL, case=REQUEST), result("complaint", 0.97),
+     FollowUp.UNSURE, (f"{TWO_IN_FROM}: a person decides who to answer", UNSURE)),
+]
+
+
+@pytest.mark.parametrize("msg, facts, classification, follow_up, holds", [row[1:] for row in UNCLEAR_FOLLOW_UPS],
+                         ids=[row[0] for row in UNCLEAR_FOLLOW_UPS])
+def test_a_follow_up_from_an_unclear_writer_sends_nothing_to_the_resident(msg, facts, classification, follow_up,
+                                                                         holds):
+    decision = decide(msg, classification, facts, ENGLAND)
+    assert (decision.follow_up, decision.holds) == (follow_up, holds)
+    assert (decision.acknowledgement, decision.channel) == (None, None)
