@@ -223,8 +223,8 @@ class OutboxSender:
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """backoff_seconds, doubling with each attempt, never more than max_backoff."""
-        seconds = self.settings.backoff_seconds * 2 ** max(attempts - 1, 0)
-        return min(dt.timedelta(seconds=seconds), self.max_backoff)
+        seconds = self.settings.backoff_seconds * 2 ** min(max(attempts - 1, 0), 64)  # retries never end: no overflow
+        return min(dt.timedelta(seconds=min(seconds, self.max_backoff.total_seconds())), self.max_backoff)
 
     # -- crash recovery ---------------------------------------------------------------------------
 
