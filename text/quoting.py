@@ -14,12 +14,39 @@ Rules, in order:
   legal disclaimer, or a closing ("Kind regards") followed by at most four short lines.
   Disclaimers go to signature too.
 - If nothing is left as new text, new_text falls back to the whole text.
+
+Bounded work (resident text is hostile input): every rule is a `_LineRule`, which reads at most the
+first MAX_RULE_LINE characters of a line, and a rule that must reach the end of the line ("Kind
+regards" alone on its line, a row of underscores) never matches a longer line: such a line is prose.
+No pattern nests or chains quantifiers over the same characters (leading whitespace is taken
+possessively, ``\s*+``), so each line costs time in proportion to its length and a whole body in
+proportion to its size: a line of 80,000 spaces takes milliseconds (it took two minutes).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+MAX_RULE_LINE = 1000  # characters of a line the rules read; no marker, header or closing is longer
+
+
+class _LineRule:
+    """A pattern matched at the start of one line, on at most MAX_RULE_LINE characters of it.
+
+    ``whole_line``: the pattern ends with ``$``, so it is tried only on a line short enough to read whole
+    (matching a cut line there would wrongly find its end)."""
+
+    def __init__(self, pattern: str, flags: int = 0, *, whole_line: bool = False):
+        self._pattern = re.compile(pattern, flags)
+        self._whole_line = whole_line
+
+    def match(self, line: str) -> re.Match[str] | None:
+        if len(line) > MAX_RULE_LINE:
+            if self._whole_line:
+                return None
+            line = line[:MAX_RULE_LINE]
+        return self._pattern.match(line)
 
 
 @dataclass(frozen=True)
@@ -30,28 +57,35 @@ class Split:
 
 
 _WROTE = r"(wrote|writes|a écrit|schrieb|escribió|ha scritto|skrev)\s*:\s*$"
-_ATTRIBUTION = re.compile(r"^\s*(On|Le|Am|El|Il|På)\b.{0,300}?" + _WROTE, re.I)
-_ATTRIBUTION_START = re.compile(r"^\s*(On|Le|Am|El|Il|På)\s.*\d", re.I)
-_WROTE_END = re.compile(r".{0,200}" + _WROTE, re.I)
-_ORIGINAL = re.compile(r"^\s*-{2,}\s*(Original Message|Reply message|Original message)\s*-{2,}\s*$", re.I)
-_UNDERSCORES = re.compile(r"^\s*_{20,}\s*$")
-_HEADER = re.compile(r"^\s*\*?(From|Sent|Date|To|Cc|Subject)\s*:\*?\s*(.*)$", re.I)
-_FORWARD = re.compile(
-    r"^\s*(-{3,}\s*Forwarded message\s*-{3,}|-{3,}\s*Forwarded Message\s*-{3,}|Begin forwarded message:"
-    r"|-{3,}\s*Forwarded by .*)\s*$", re.I)
-_FW_SUBJECT = re.compile(r"^\s*\*?Subject\s*:\*?\s*(FW|Fwd)\s*:", re.I)
-_SIG_DASHES = re.compile(r"^--\s?$")
-_SIG_MOBILE = re.compile(
-    r"^\s*(Sent from my \w+|Sent from (Outlook|Mail|Yahoo Mail|Samsung|my mobile)|Sent from .* for (Windows|iOS|Android)"
-    r"|Get Outlook for (iOS|Android)|Sent via .*(mobile|phone|Android|iPhone)|Sent using .*)\b.{0,60}$", re.I)
-_DISCLAIMER = re.compile(
-    r"^\s*(\W*DISCLAIMER\b|CONFIDENTIALITY (NOTICE|NOTE)|This (e-?mail|message|communication)\b.{0,80}\b"
+_ATTRIBUTION = _LineRule(r"^\s*+(On|Le|Am|El|Il|På)\b.{0,300}?" + _WROTE, re.I, whole_line=True)
+_ATTRIBUTION_START = _LineRule(r"^\s*+(On|Le|Am|El|Il|På)\s.*\d", re.I)
+_WROTE_END = _LineRule(r".{0,200}" + _WROTE, re.I, whole_line=True)
+_ORIGINAL = _LineRule(r"^\s*+-{2,}+\s*(Original Message|Reply message|Original message)\s*-{2,}+\s*$", re.I,
+                      whole_line=True)
+_UNDERSCORES = _LineRule(r"^\s*+_{20,}+\s*$", whole_line=True)
+_FROM = _LineRule(r"^\s*+\*?From\s*:", re.I)
+_HEADER = _LineRule(r"^\s*+\*?(From|Sent|Date|To|Cc|Subject)\s*:\*?\s*(.*)$", re.I)
+_FORWARD = _LineRule(
+    r"^\s*+(-{3,}+\s*Forwarded message\s*-{3,}|-{3,}+\s*Forwarded Message\s*-{3,}|Begin forwarded message:"
+    r"|-{3,}+\s*Forwarded by .*)\s*$", re.I, whole_line=True)
+_FW_SUBJECT = _LineRule(r"^\s*+\*?Subject\s*:\*?\s*(FW|Fwd)\s*:", re.I)
+_SIG_DASHES = _LineRule(r"^--\s?$", whole_line=True)
+_SIG_MOBILE = _LineRule(
+    r"^\s*+(Sent from my \w+|Sent from (Outlook|Mail|Yahoo Mail|Samsung|my mobile)|Sent from .* for (Windows|iOS|Android)"
+    r"|Get Outlook for (iOS|Android)|Sent via .*(mobile|phone|Android|iPhone)|Sent using .*)\b.{0,60}$", re.I,
+    whole_line=True)
+# "\s*+" then "\W*": the whitespace is taken once (a run of spaces split every way between \s* and \W*
+# was the backtracking that made a line of 40,000 spaces take 27 s).
+_DISCLAIMER = _LineRule(
+    r"^\s*+(\W*DISCLAIMER\b|CONFIDENTIALITY (NOTICE|NOTE)|This (e-?mail|message|communication)\b.{0,80}\b"
     r"(is|are|may be|may contain|contains?)\b.{0,40}\b(confidential|privileged|intended (solely )?for)"
     r"|The information (contained )?in this (e-?mail|message)\b.{0,60}\bconfidential)", re.I)
-_CLOSING = re.compile(
-    r"^\s*(kind(est)? regards|warm(est)? regards|best regards|regards|many thanks|thanks( again)?|thank you"
+_CLOSING = _LineRule(
+    r"^\s*+(kind(est)? regards|warm(est)? regards|best regards|regards|many thanks|thanks( again)?|thank you"
     r"|yours sincerely|yours faithfully|sincerely|best wishes|all the best|best|cheers|with thanks|respectfully)"
-    r"\s*[,.!]?\s*$", re.I)
+    r"\s*[,.!]?\s*$", re.I, whole_line=True)
+_QUOTE_MARK = re.compile(r"^\s*+> ?")
+_BLANK_RUN = re.compile(r"\n{3,}")
 MAX_CLOSING_LINES = 4
 MAX_DEPTH = 20
 SHORT_LINE = 60
@@ -102,7 +136,7 @@ def _is_reply_marker(lines: list[str], i: int) -> bool:
 
 def _header_block_at(lines: list[str], i: int | None) -> bool:
     """An Outlook-style "From: / Sent: / To: / Subject:" block starting at line i."""
-    if i is None or not re.match(r"^\s*\*?From\s*:", lines[i], re.I):
+    if i is None or not _FROM.match(lines[i]):
         return False
     names = {m.group(1).lower() for m in (_HEADER.match(x) for x in lines[i + 1 : i + 6]) if m}
     return bool(names & {"sent", "date"}) and bool(names & {"to", "subject"})
@@ -176,7 +210,7 @@ def _unquote_once(block: list[str]) -> list[str]:
     filled = [x for x in block if x.strip()]
     if not filled or not all(_is_quoted(x) for x in filled):
         return block
-    return [re.sub(r"^\s*> ?", "", x) for x in block]
+    return [_QUOTE_MARK.sub("", x, count=1) for x in block]
 
 
 def _end_of_headers(block: list[str]) -> int:
@@ -211,4 +245,4 @@ def _cut_closing(lines: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _join(lines: list[str]) -> str:
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(x.rstrip() for x in lines)).strip()
+    return _BLANK_RUN.sub("\n\n", "\n".join(x.rstrip() for x in lines)).strip()
