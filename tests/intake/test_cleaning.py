@@ -4,13 +4,17 @@ identifier kept exactly or not at all. Plus the parser's own bounds on hostile i
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from casework.models import Attachment, Case, Submission
+from casework.vocabulary import Channel
+from core.settings import Settings
 from intake.message import MARKER, clean_identifier, clean_line, clean_text, cleaned
 from intake.parse import parse_message
+from pipeline.read import read_submission
 from text.decoding import decode_bytes
 
 
@@ -148,3 +152,12 @@ def test_defects_are_bounded_for_a_message_of_thousands_of_broken_parts():
     message = read(b"From: sam@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
                    + parts + b"--B--\r\n")
     assert len(message.defects) <= 60
+
+
+def test_read_submission_cleans_every_channel_the_web_form_too():
+    form = {"form": "report", "language": "en", "received_at": "2026-11-16T10:00:00+00:00",
+            "fields": {"name": "N" * 400, "email": "sam@example.net", "description": "Damp\x00 in the hall"}}
+    submission = Submission(kind=Channel.WEB, raw=json.dumps(form).encode(), details={})
+    message = read_submission(submission, Settings())
+    assert message.sender_name == "N" * 299 + MARKER  # cut to Case.resident_name's 300
+    assert message.new_text == "Damp in the hall"
