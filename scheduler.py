@@ -63,7 +63,8 @@ def build(settings: Settings) -> Service:
     db.migrate()
     templates = build_templates(settings, db)
     policy = Policy(settings.policy)
-    runner = Runner(db, build_sources(settings, db), build_pipeline(settings, templates, policy))
+    pipeline = build_pipeline(settings, templates, policy)
+    runner = Runner(db, build_sources(settings, db), pipeline, limits=settings.limits)
     return Service(settings, db, runner, build_sender(settings, db, policy), build_printer(settings, db, templates, policy))
 
 
@@ -86,7 +87,8 @@ def build_staff(settings: Settings) -> Staff:
     templates = build_templates(settings, db)
     pipeline = build_pipeline(settings, templates, Policy(settings.policy))
     casework = build_casework(settings, db, pipeline.correspondence)
-    return Staff(settings, db, casework, templates, pipeline.correspondence, Runner(db, [], pipeline).process)
+    process = Runner(db, [], pipeline, limits=settings.limits).process
+    return Staff(settings, db, casework, templates, pipeline.correspondence, process)
 
 
 def build_templates(settings: Settings, db: Database) -> TemplateSet:

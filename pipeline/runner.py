@@ -1,13 +1,31 @@
-"""The per-item loop, written once for every source: store raw → commit → done → process."""
+"""The per-item loop, written once for every source: store raw → commit → done → process.
+
+Bounded work per message. Processing one submission is three steps:
+1. ``_start`` (its own committed transaction): count the attempt in ``unfinished_attempts`` before any
+   work, or, when that count shows the worker died in it ``[limits] set_aside_after_deaths`` times
+   (out of memory, a crash), set it aside as a poison message and move on;
+2. the processing transaction: the claim (its first write, so two workers never process one
+   submission) takes the count back off; reading, quoting and classifying run under the time budget
+   (``time_budget``); the case, its events and its outbox rows commit together;
+3. a failure or an over-budget message is recorded in a transaction of its own.
+So a worker killed mid-processing leaves its attempt counted, and a message that kills every worker
+stops the queue at most ``set_aside_after_deaths`` times. A set-aside submission is ``failed`` with a
+reason a person can read and no error: it is not retried automatically, it is listed on the operations
+page, and "Re-run" puts it back in the queue.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import hashlib
 import logging
+import signal
+import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from core.db import Database
 from core.errors import SourceUnavailable
 from core.logs import describe
+from core.settings import LimitsSettings
 from casework.models import Submission, utcnow
 from casework.operations import record_poll
 from casework.vocabulary import Disposition
@@ -23,6 +42,10 @@ from pipeline.process import Pipeline
 
 log = logging.getLogger(__name__)
 MAX_AUTOMATIC_ATTEMPTS = 3
+OVER_BUDGET = ("took longer than the {seconds:g} s budget to read: a person should look at it (it is stored; "
+               "re-run it once the cause is fixed)")
+POISON = ("stopped the worker {deaths} times while it was being read (out of memory or a crash): set aside "
+          "for a person so the mail behind it could go on; re-run it once the cause is fixed")
 
 
 @dataclass
@@ -39,6 +62,7 @@ class Runner:
     sources: Sequence[Source]
     pipeline: Pipeline
     health: SourceHealth = field(default_factory=SourceHealth)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
 
     def run_once(self) -> int:
         """Poll every source, then process what is waiting; returns how many items it handled."""
@@ -89,15 +113,57 @@ class Runner:
 
     def process(self, submission_id: int) -> str | None:
         """Process one submission; None when another worker has already taken it."""
+        started = self._start(submission_id)
+        if started is not True:
+            return started
         try:
             with self.db.transaction() as session:
                 if not _claim(session, submission_id):
+                    self._forget_start(submission_id)
                     return None
-                return self.pipeline.process(session, session.get(Submission, submission_id))
+                with time_budget(self.limits.processing_seconds):
+                    return self.pipeline.process(session, session.get(Submission, submission_id))
+        except OverBudget:
+            log.error("submission %s took longer than its %gs budget: set aside", submission_id,
+                      self.limits.processing_seconds)
+            self._set_aside(submission_id, OVER_BUDGET.format(seconds=self.limits.processing_seconds))
+            return Disposition.FAILED
         except Exception as exc:  # noqa: BLE001 - recorded as a failed disposition, re-runnable
             log.error("submission %s failed: %s", submission_id, describe(exc))
             self._record_failure(submission_id, exc)
             return Disposition.FAILED
+
+    def _start(self, submission_id: int) -> bool | str | None:
+        """Count the attempt, committed before any work: True to go on; None when the submission is no
+        longer waiting; ``failed`` when it has killed the worker too often and is now set aside."""
+        deaths = self.limits.set_aside_after_deaths
+        with self.db.transaction() as session:
+            if _update_waiting(session, submission_id, Submission.unfinished_attempts < deaths,
+                               unfinished_attempts=Submission.unfinished_attempts + 1):
+                return True
+            if not _update_waiting(session, submission_id, Submission.unfinished_attempts >= deaths,
+                                   **_set_aside_values(POISON.format(deaths=deaths))):
+                return None
+        log.error("submission %s stopped the worker %s times: set aside as a poison message", submission_id, deaths)
+        return Disposition.FAILED
+
+    def _forget_start(self, submission_id: int) -> None:
+        """Another worker claimed it between our start and our claim: our count was not an attempt."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, Submission.unfinished_attempts > 0)
+                .values(unfinished_attempts=Submission.unfinished_attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _set_aside(self, submission_id: int, reason: str) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                update(Submission).where(Submission.id == submission_id)
+                .values(attempts=Submission.attempts + 1, **_set_aside_values(reason))
+                .execution_options(synchronize_session=False)
+            )
 
     def _waiting_ids(self) -> list[int]:
         with self.db.sessions() as session:
@@ -107,6 +173,7 @@ class Runner:
         with self.db.transaction() as session:
             submission = session.get(Submission, submission_id)
             submission.attempts += 1
+            submission.unfinished_attempts = max(0, submission.unfinished_attempts - 1)  # it ended: not a death
             submission.disposition = Disposition.FAILED
             submission.error = "".join(traceback.format_exception_only(exc)).strip()
             submission.reason = "processing failed; it will be retried, then waits for a person"
@@ -124,16 +191,102 @@ def _waiting():
 
 
 def _claim(session, submission_id: int) -> bool:
-    """Count the attempt only if the submission is still waiting. As the transaction's first write it
-    holds the row (PostgreSQL) or the database (SQLite) until commit, so a second worker waits and
-    then finds it no longer waiting: one submission never opens two cases or sends two replies."""
+    """Count the attempt only if the submission is still waiting, and take back the count ``_start``
+    committed (this transaction committing means the attempt finished). As the transaction's first
+    write it holds the row (PostgreSQL) or the database (SQLite) until commit, so a second worker waits
+    and then finds it no longer waiting: one submission never opens two cases or sends two replies."""
+    return _update_waiting(session, submission_id, True, attempts=Submission.attempts + 1,
+                           unfinished_attempts=Submission.unfinished_attempts - 1)
+
+
+def _update_waiting(session, submission_id: int, condition, **values) -> bool:
+    """One conditional UPDATE of a submission still waiting; True when it changed the row."""
     result = session.execute(
         update(Submission)
-        .where(Submission.id == submission_id, _waiting())
-        .values(attempts=Submission.attempts + 1)
+        .where(Submission.id == submission_id, _waiting(), condition)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def _set_aside_values(reason: str) -> dict:
+    """Failed with a reason and no error: not retried automatically; listed for staff, who can re-run
+    it (its count of deaths starts again from nothing)."""
+    return {"disposition": Disposition.FAILED, "error": None, "reason": reason, "unfinished_attempts": 0,
+            "processed_at": utcnow()}
+
+
+# ---------------------------------------------------------------- the time budget
+
+
+class OverBudget(BaseException):
+    """Raised into a message's processing when its time budget runs out. A BaseException, so no
+    ``except Exception`` in the pipeline (which survives bad input by catching) can swallow it."""
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise OverBudget inside the block once ``seconds`` have passed (0: no budget).
+
+    The first guarantee is by construction: every pattern applied to a resident's text runs in time
+    proportional to its length, over bounded text (text.quoting, classifier.text). This is the backstop
+    for what is not (a library's quadratic loop, a case nobody foresaw). In the main thread (the worker,
+    ``intake run``) it is SIGALRM, which interrupts even one long regex match (the regex engine checks
+    for signals). In another thread (a scheduler's job, the staff app's "process now") signals cannot
+    be used; a timer thread raises OverBudget asynchronously in this thread, which takes effect at its
+    next Python bytecode: a pure-Python loop is interrupted, a single long call into C is not.
+    Either way the exception can only be raised inside the block: the timer is disarmed before it ends.
+    """
+    if seconds <= 0:
+        yield
+        return
+    if threading.current_thread() is threading.main_thread():
+        with _alarm(seconds):
+            yield
+    else:
+        with _thread_timer(seconds):
+            yield
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    armed = True
+
+    def on_alarm(signum, frame):
+        if armed:
+            raise OverBudget()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        armed = False
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def _thread_timer(seconds: float) -> Iterator[None]:
+    target = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    state = {"armed": True}
+
+    def expire() -> None:
+        with lock:
+            if state["armed"]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(OverBudget))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["armed"] = False
+        timer.cancel()
 
 
 def store(db: Database, item: RawItem) -> bool:
