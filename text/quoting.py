@@ -19,7 +19,7 @@ Bounded work (resident text is hostile input): every rule is a `_LineRule`, whic
 first MAX_RULE_LINE characters of a line, and a rule that must reach the end of the line ("Kind
 regards" alone on its line, a row of underscores) never matches a longer line: such a line is prose.
 No pattern nests or chains quantifiers over the same characters (leading whitespace is taken
-possessively, ``\s*+``), so each line costs time in proportion to its length and a whole body in
+possessively, ``\\s*+``), so each line costs time in proportion to its length and a whole body in
 proportion to its size: a line of 80,000 spaces takes milliseconds (it took two minutes).
 """
 
