@@ -9,7 +9,7 @@ How SMTP errors are classified:
   - login refused or required (530, 534, 535, 538): TEMPORARY. The message is fine; our
     configuration is wrong, and once staff fix the password every queued acknowledgement should go
     without anyone re-queuing rows by hand. A refused login is logged at ERROR so it is noticed, and
-    rows still end FAILED after OutboxSettings.max_attempts, so nothing waits for ever.
+    rows left unsent as their case's clock nears are marked at risk for staff (responders.sender).
 """
 
 from __future__ import annotations
