@@ -87,6 +87,6 @@ def test_the_quoting_rules_split_any_text_within_the_budget_and_lose_nothing(tex
         issue_date_in(prepared, dt.date(2026, 3, 2))
     # every non-blank line ends up in one of the three parts (the forward's header is new text)
     kept = "\n".join([split.new_text, split.quoted_text, split.signature])
-    for line in text.split("\n"):
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):  # as split_reply reads lines
         if line.strip():
             assert line.strip() in kept or line.strip().lstrip("> ").strip() in kept
