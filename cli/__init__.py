@@ -28,7 +28,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns about every MIME type it skips
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step on every command
 
 

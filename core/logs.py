@@ -6,8 +6,7 @@ parser's error naming a header value, a database error's DETAIL with the failing
 ``describe(exc)`` gives the exception's class, the classes of its causes, the database's own error
 code and names (SQLSTATE, constraint, column) and where it was raised (file, line, function, the
 line of code), which is enough to find the bug and holds no value. Libraries that log the data
-they handle (SQLAlchemy's statements, parameters and rows; mail-parser's headers and file names)
-are kept at WARNING whatever the worker's log level (``quiet_data_loggers``).
+they handle (SQLAlchemy's statements, parameters and rows) are kept at WARNING whatever the worker's log level (``quiet_data_loggers``).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import traceback
 from pathlib import Path
 
 # Loggers that print the data passing through them at INFO or DEBUG.
-DATA_LOGGERS = ("sqlalchemy.engine", "mailparser")
+DATA_LOGGERS = ("sqlalchemy.engine",)
 MAX_FRAMES = 12  # the innermost ones: where it went wrong
 PROJECT = Path(__file__).resolve().parents[1]  # the checkout or the installed packages' folder
 

@@ -29,7 +29,7 @@ SUBJECT = "Zanzibarian radiator still broken"
 BODY = ("My neighbour Quentavious floods flat 7B every night and the damp has reached "
         "my daughter's bedroom. Please send someone, I am desperate. Plinthwaite Close.")
 NAME = "Ottoline Wragglesworth"
-PHOTO = "Plinthwaite Close bedroom damp.jpg"  # an attachment's name: mail-parser logs it at DEBUG
+PHOTO = "Plinthwaite Close bedroom damp.jpg"  # an attachment's name, which a library could log at DEBUG
 SECRETS = ("Zanzibarian", "radiator still", "Quentavious", "flat 7B", "daughter", "desperate", "Plinthwaite",
            "Ottoline", "Wragglesworth", "ottoline.w@example.net")
 
