@@ -24,7 +24,7 @@ from core.errors import UnreadableSubmission
 from intake.addresses import read_addresses
 from intake.message import ParsedAttachment, ParsedMessage
 from text.quoting import split_reply
-from text.decoding import note_defect, decode_bytes, guess_text, html_to_text
+from text.decoding import charset_label, note_defect, decode_bytes, guess_text, html_to_text
 
 MAX_DEPTH = 40
 MAX_DEFECTS = 50  # defects kept for staff: enough to see what was wrong
@@ -248,9 +248,43 @@ def parse_message(raw: bytes, attachment_max_bytes: int = 10 * 1024 * 1024) -> P
     return _build(msg, attachment_max_bytes, defects)
 
 
+class _Part(Message):
+    """compat32's Message, except that every charset label it reads is usable or unknown, never an
+    exception: a Content-Type ``charset`` and the charset of an RFC 2231 value (``name*=x%00y''…``)
+    pass through ``text.decoding.charset_label``, and an RFC 2231 ``charset*=`` is read as the plain
+    label it names. The email package decodes with these labels in get_payload, get_content_charset
+    and get_filename, and catches only LookupError (a NUL in a label raised ValueError, a raw 8-bit
+    byte UnicodeEncodeError, an RFC 2231 charset TypeError). ``_get_params_preserve`` is the one
+    method every parameter is read through (get_param and get_params). When its RFC 2231 decoding
+    raises (``name*=`` beside ``name*0*=`` is a TypeError), the parameters are read as written."""
+
+    def _get_params_preserve(self, failobj, header):
+        try:
+            params = super()._get_params_preserve(failobj, header)
+        except Exception:  # noqa: BLE001 - the stdlib's RFC 2231 decoding on broken continuations
+            params = _params_as_written(self.get(header))
+        return params if params is failobj else [(name, _usable_param(name, value)) for name, value in params]
+
+
+def _params_as_written(value) -> list[tuple[str, str]]:
+    """The header's ``name=value`` pieces, undecoded: an RFC 2231 name keeps its ``*``, so it is not found."""
+    pieces = (piece.split("=", 1) if "=" in piece else [piece, ""] for piece in email.message._parseparam(str(value)))
+    return [(name.strip(), text.strip()) for name, text in pieces]
+
+
+def _usable_param(name: str, value: str | tuple) -> str | tuple:
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, value)
+        charset, language, text = value
+        value = (charset_label(charset) if charset else charset, language, text)
+        if name.lower() != "charset":
+            return value
+        value = email.utils.collapse_rfc2231_value(value)
+    return charset_label(value) if name.lower() == "charset" else value
+
+
 def _mime_tree(raw: bytes, defects: list[str]) -> Message | None:
     try:
-        msg = email.message_from_bytes(raw)
+        msg = email.message_from_bytes(raw, _class=_Part)
     except Exception as exc:  # RecursionError on very deep nesting, among others: read it as text
         note_defect(defects, f"the MIME structure could not be parsed ({type(exc).__name__})")
         return None
@@ -268,9 +302,8 @@ def _mime_defects(msg: Message) -> list[str]:
         part, depth = stack.pop()
         found.extend(f"{part.get_content_type()}: {type(d).__name__}: {(d.__doc__ or '').strip()}"[:200]
                      for d in part.defects)
-        payload = part.get_payload()
-        if depth < MAX_DEPTH and isinstance(payload, list):
-            stack.extend((child, depth + 1) for child in reversed(payload) if isinstance(child, Message))
+        if depth < MAX_DEPTH and part.is_multipart():  # get_payload() of a leaf would decode it: a copy
+            stack.extend((child, depth + 1) for child in reversed(part.get_payload()) if isinstance(child, Message))
     return list(dict.fromkeys(found))[:MAX_DEFECTS]
 
 

@@ -13,14 +13,24 @@ from html.parser import HTMLParser
 _LATIN1_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1", "cp819"}
 _ASCII_LABELS = {"us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us", "us"}
 _C1 = re.compile(rb"[\x80-\x9f]")
+_NOT_IN_A_LABEL = re.compile(r"[^\x20-\x7e]")
 
 
 # ---------------------------------------------------------------- text and charsets
 
 
+def charset_label(label: str) -> str:
+    """A charset label as written, with anything but printable ASCII escaped (NUL as ``\\x00``, a raw
+    8-bit byte as ``\\udcff``), so junk in a label makes it an unknown charset, never an exception:
+    Python's codec lookup raises ValueError for a NUL and UnicodeEncodeError for a surrogate, where the
+    email package expects only LookupError. No codec's name holds a backslash, so an escaped label is
+    never read as another charset (dropping the NUL from ``utf\\x00-8`` would have made it utf-8)."""
+    return _NOT_IN_A_LABEL.sub(lambda found: ascii(found.group())[1:-1], label)
+
+
 def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None = None) -> str:
     """Decode bytes the way a person would expect, whatever the label says."""
-    label = (charset or "").strip().strip("\"'").lower()
+    label = charset_label((charset or "").strip().strip("\"'").lower())
     if label in _LATIN1_LABELS or label in _ASCII_LABELS:
         if label in _ASCII_LABELS and not data.isascii():
             return guess_text(data)
@@ -29,10 +39,10 @@ def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None = N
         return guess_text(data)
     try:
         return data.decode(label)
-    except UnicodeError:  # before ValueError, of which it is a kind
-        note_defect(defects, f"text is not valid {label!r}; decoded as utf-8 or cp1252")
-    except (LookupError, ValueError):  # ValueError: a NUL in the label ("embedded null character")
-        note_defect(defects, f"unknown charset {label!r}; decoded as utf-8 or cp1252")
+    except UnicodeError:
+        note_defect(defects, f"text is not valid '{label}'; decoded as utf-8 or cp1252")
+    except LookupError:  # junk in the label is escaped above: an unknown charset too
+        note_defect(defects, f"unknown charset '{label}'; decoded as utf-8 or cp1252")
     return guess_text(data)
 
 
