@@ -36,8 +36,9 @@ from tests.mail import deliver, make_mail, new_maildir
 LINE = b"The mould in the bedroom is back again and nobody has come to look at it since March.\r\n"  # 88 bytes
 POISON_BODY = LINE * (30 * 1024 * 1024 // len(LINE))  # 357,913 lines: 31,496,344 bytes, about 30 MB
 RESIDENTS = ["Ann", "Bob", "Cat", "Dan"]
-# (a): the worker's address space after start-up is about 880 MB (VmPeak with MALLOC_ARENA_MAX=2, most
-# of it the classifier's libraries mapped, not used); ordinary mail adds a few MB; the poison needs ~1,600.
+# (a): the worker's address space after start-up is about 880 MB (VmPeak on this machine; most
+# of it libraries mapped, not used; MALLOC_ARENA_MAX=2 keeps threads from adding arenas); ordinary mail adds
+# a few MB; the poison needs ~1,600.
 ADDRESS_SPACE_LIMIT = 1300 * 1024 * 1024
 # (b): the worker's resident memory after start-up is about 345 MB; ordinary mail adds a few MB; the
 # poison takes it past 1,000 MB.
