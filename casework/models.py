@@ -77,6 +77,8 @@ class Submission(Base):
     # Processing runs started and never finished (each counted and committed before it starts; the
     # worker died): pipeline.runner sets the submission aside at [limits] set_aside_after_deaths.
     unfinished_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    started_at: Mapped[dt.datetime | None]  # the last start of processing (pipeline.runner._start)
+    started_by: Mapped[str | None] = mapped_column(String(100))  # the worker (core.workers.worker_id) that started it
     processed_at: Mapped[dt.datetime | None]
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     extracted_text: Mapped[str | None] = mapped_column(Text)  # OCR or parsed text, for re-runs and staff

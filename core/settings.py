@@ -244,6 +244,10 @@ class LimitsSettings(Section):
 
     processing_seconds: float = Field(default=10.0, ge=0)
     set_aside_after_deaths: int = Field(default=2, ge=1)
+    # A message started by a worker on another host this long ago and not finished was being read by a
+    # worker that died (on this host a dead process is seen at once); a younger start means that worker
+    # is on it now, so it is left alone and not counted as a death.
+    stalled_after_seconds: float = Field(default=60.0, gt=0)
 
 
 class Settings(BaseSettings):

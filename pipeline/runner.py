@@ -1,9 +1,13 @@
 """The per-item loop, written once for every source: store raw → commit → done → process.
 
 Bounded work per message. Processing one submission is three steps:
-1. ``_start`` (its own committed transaction): count the attempt in ``unfinished_attempts`` before any
-   work, or, when that count shows the worker died in it ``[limits] set_aside_after_deaths`` times
-   (out of memory, a crash), set it aside as a poison message and move on;
+1. ``_start`` (its own committed transaction): count the attempt in ``unfinished_attempts`` (and note
+   ``started_at``) before any work, or, when that count shows the worker died in it
+   ``[limits] set_aside_after_deaths`` times (out of memory, a crash), set it aside as a poison message
+   and move on. An unfinished start by a worker that is still alive (a process on this host that
+   exists, or on another host a start younger than ``[limits] stalled_after_seconds``) is that worker
+   at work on it now, not a death: the submission is left to it (so several workers racing for one
+   message never count each other as deaths, and a crashed worker's message is taken up at once);
 2. the processing transaction: the claim (its first write, so two workers never process one
    submission) takes the count back off; reading, quoting and classifying run under the time budget
    (``time_budget``); the case, its events and its outbox rows commit together;
@@ -34,6 +38,7 @@ from core.db import Database
 from core.errors import SourceUnavailable
 from core.logs import describe
 from core.settings import LimitsSettings
+from core.workers import dead_local_worker, worker_id as this_worker
 from casework.models import Submission, utcnow
 from casework.operations import record_poll
 from casework.vocabulary import Disposition
@@ -63,6 +68,7 @@ class Runner:
     pipeline: Pipeline
     health: SourceHealth = field(default_factory=SourceHealth)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
+    worker_id: str = field(default_factory=this_worker)  # recorded with each start (``_start``)
 
     def run_once(self) -> int:
         """Poll every source, then process what is waiting; returns how many items it handled."""
@@ -135,17 +141,30 @@ class Runner:
 
     def _start(self, submission_id: int) -> bool | str | None:
         """Count the attempt, committed before any work: True to go on; None when the submission is no
-        longer waiting; ``failed`` when it has killed the worker too often and is now set aside."""
-        deaths = self.limits.set_aside_after_deaths
+        longer waiting or another live worker is on it; ``failed`` when it has killed the worker too
+        often and is now set aside."""
+        deaths, now = self.limits.set_aside_after_deaths, utcnow()
         with self.db.transaction() as session:
-            if _update_waiting(session, submission_id, Submission.unfinished_attempts < deaths,
-                               unfinished_attempts=Submission.unfinished_attempts + 1):
-                return True
-            if not _update_waiting(session, submission_id, Submission.unfinished_attempts >= deaths,
-                                   **_set_aside_values(POISON.format(deaths=deaths))):
+            last = session.execute(select(Submission.unfinished_attempts, Submission.started_at,
+                                          Submission.started_by)
+                                   .where(Submission.id == submission_id, _waiting())).first()
+            if last is None or (last.unfinished_attempts and self._alive(last, now)):
+                return None
+            unchanged = _same_start(last)  # a worker that got in between makes this update change nothing
+            if last.unfinished_attempts < deaths:
+                return _update_waiting(session, submission_id, unchanged,
+                                       unfinished_attempts=Submission.unfinished_attempts + 1,
+                                       started_at=now, started_by=self.worker_id) or None
+            if not _update_waiting(session, submission_id, unchanged, **_set_aside_values(POISON.format(deaths=deaths))):
                 return None
         log.error("submission %s stopped the worker %s times: set aside as a poison message", submission_id, deaths)
         return Disposition.FAILED
+
+    def _alive(self, last, now: dt.datetime) -> bool:
+        """Whether the worker that last started this submission may still be reading it."""
+        if last.started_at is None or dead_local_worker(last.started_by):
+            return False
+        return last.started_at >= now - dt.timedelta(seconds=self.limits.stalled_after_seconds)
 
     def _forget_start(self, submission_id: int) -> None:
         """Another worker claimed it between our start and our claim: our count was not an attempt."""
@@ -197,6 +216,12 @@ def _claim(session, submission_id: int) -> bool:
     and then finds it no longer waiting: one submission never opens two cases or sends two replies."""
     return _update_waiting(session, submission_id, True, attempts=Submission.attempts + 1,
                            unfinished_attempts=Submission.unfinished_attempts - 1)
+
+
+def _same_start(last):
+    """The row still shows the start we read (no other worker has started it since)."""
+    started = Submission.started_at.is_(None) if last.started_at is None else Submission.started_at == last.started_at
+    return (Submission.unfinished_attempts == last.unfinished_attempts) & started
 
 
 def _update_waiting(session, submission_id: int, condition, **values) -> bool:

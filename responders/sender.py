@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
@@ -44,16 +42,13 @@ from core.db import Database
 from core.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
 from core.logs import describe
 from core.settings import OutboxSettings, PolicySettings
+from core.workers import dead_local_worker, worker_id as this_worker
 from responders.outbox import bracketed
 from responders.transport import Transport
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = dt.timedelta(minutes=15)
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
 class OutboxSender:
@@ -76,7 +71,7 @@ class OutboxSender:
         self.settings = settings
         self.from_address = from_address
         self.from_name = from_name
-        self.worker_id = (worker_id or default_worker_id())[:100]
+        self.worker_id = (worker_id or this_worker())[:100]
         self.stale_after = stale_after
         self.max_backoff = max_backoff or dt.timedelta(seconds=settings.max_backoff_seconds)
         self.policy = policy or Policy(PolicySettings())
@@ -248,7 +243,7 @@ class OutboxSender:
         )
 
     def _is_stale(self, row: OutboxMessage, now: dt.datetime) -> bool:
-        return row.claimed_at < now - self.stale_after or _dead_local_worker(row.claimed_by)
+        return row.claimed_at < now - self.stale_after or dead_local_worker(row.claimed_by)
 
     def _requeue(self, row: OutboxMessage, now: dt.datetime) -> None:
         """A stale claim: counted as a possible resend; failed for a person after too many of them."""
@@ -263,20 +258,6 @@ class OutboxSender:
             return
         self._reschedule(row, reason, now)
         row.next_attempt_at = now  # the wait has already happened
-
-
-def _dead_local_worker(worker_id: str | None) -> bool:
-    """True when the claim was made by a process on this host that no longer exists."""
-    host, _, pid = (worker_id or "").rpartition(":")
-    if host != socket.gethostname()[:100 - len(pid) - 1] or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def build_message(row: OutboxMessage, from_address: str, from_name: str, now: dt.datetime) -> EmailMessage:
