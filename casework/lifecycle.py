@@ -379,3 +379,9 @@ def _meet(case: Case, kind: str, at: dt.datetime) -> None:
 
 def _drop(case: Case, *kinds: str) -> None:
     case.clocks[:] = [clock for clock in case.clocks if clock.kind not in kinds]
+
+
+def letter_posted(case: Case, *, actor: str, at: dt.datetime, outbox_id: int, kind: str) -> None:
+    """A printed letter was posted (the post room says so). No clock moves: the acknowledgement clock was
+    met when the letter was handed to print."""
+    record(case, actor, EventAction.LETTER_POSTED, at=at, outbox_id=outbox_id, kind=kind)

@@ -128,6 +128,7 @@ class EventAction(StrEnum):
     RERUN = "rerun_requested"
     OUTBOX_REQUEUED = "outbox_requeued"
     ADJUSTMENTS_CHANGED = "adjustments_changed"  # the resident's reasonable adjustments, set or changed
+    LETTER_POSTED = "letter_posted"  # a printed letter recorded as posted by the post room
 
 
 class Adjustment(StrEnum):
