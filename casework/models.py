@@ -214,6 +214,9 @@ class OutboxMessage(Base):
     at_risk_since: Mapped[dt.datetime | None]  # still unsent as its case's clock neared; staff were alerted
     # Claims found stale (the sender died mid-send): each may have reached the resident already
     possible_resends: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A letter (channel "letter") once printed: when the post room posted it and who recorded that
+    posted_at: Mapped[dt.datetime | None]
+    posted_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class ReferenceCounter(Base):
@@ -349,3 +352,31 @@ class ReportCommentary(Base):
     text: Mapped[str] = mapped_column(Text)
     saved_by: Mapped[str] = mapped_column(String(320))  # a staff login
     saved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Property(Base):
+    """One of the landlord's homes, from the stock list (``intake stock import``). The UPRN is the key
+    a re-import updates by; the postcode is stored normalised ("NM1 2AB") so a letter's matches it."""
+
+    __tablename__ = "properties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uprn: Mapped[str] = mapped_column(String(20), unique=True)
+    address_1: Mapped[str] = mapped_column(String(200))
+    address_2: Mapped[str | None] = mapped_column(String(200))
+    address_3: Mapped[str | None] = mapped_column(String(200))
+    town: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str] = mapped_column(String(10), index=True)
+    tenancy_ref: Mapped[str | None] = mapped_column(String(50), index=True)
+    tenant_names: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @property
+    def lines(self) -> list[str]:
+        """The address as it is written on an envelope, postcode last."""
+        return [line for line in (self.address_1, self.address_2, self.address_3, self.town, self.postcode) if line]
+
+
+# The home a case is about (pipeline/process.py sets it; staff correct it with Casework.set_property).
+Case.property_id = mapped_column(ForeignKey("properties.id"), index=True, nullable=True)
+Case.property = relationship(Property, foreign_keys=[Case.property_id])

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Collection, Sequence
 
 # A UK postcode: outward code (A9, A9A, A99, AA9, AA9A, AA99), a space, inward code (9AA).
-# Letter positions accept 0/1 and digit positions accept O/I/l: we correct them afterwards.
-_L, _D = "[A-Z01]", "[0-9OIl]"
-POSTCODE = re.compile(
-    rf"(?<![A-Za-z0-9])(?P<area>{_L}{{1,2}})(?P<district>{_D}[A-Z0-9]?)\s?(?P<inward>{_D}[A-Z]{{2}})(?![A-Za-z0-9])",
-    re.IGNORECASE,
-)
+WELL_FORMED = re.compile(r"(?P<outward>[A-Z]{1,2}[0-9][A-Z0-9]?) (?P<inward>[0-9][A-Z]{2})")
+# What OCR may have made of one: letters and digits it confuses (O/0, I/l/1, S/5, B/8) in any
+# position, the space lost. Only a candidate: see accept_postcode for when it is believed.
+_ANY = "[A-Z0-9]"
+POSTCODE = re.compile(rf"(?<![A-Za-z0-9])(?P<outward>[A-Za-z0158]{{1,2}}{_ANY}{_ANY}?)\s?(?P<inward>{_ANY}[A-Za-z0158]{{2}})(?![A-Za-z0-9])",
+                      re.IGNORECASE)
+_CONFUSED = {"O": "O0", "0": "O0", "I": "I1", "L": "L1", "1": "I1", "S": "S5", "5": "S5", "B": "B8", "8": "B8"}
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 PHONE = re.compile(r"(?<![\d+])(?:\+44\s?(?:\(0\)\s?)?|0)\d[\d ()-]{7,13}\d(?!\d)")
 SIGN_OFF = re.compile(
@@ -24,13 +25,17 @@ SIGN_OFF = re.compile(
 )
 NAME = re.compile(r"^(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Rev)\.?\s+)?[A-Z][A-Za-z'’.-]*(?:\s+[A-Z][A-Za-z'’.-]*){0,4}$")
 NOT_ADDRESS = re.compile(
-    r"^(dear|re:|ref|our ref|your ref|date|tel|phone|mobile|email|e-mail)\b|@|"
+    r"^(dear|re:|ref|our ref|your ref|tenancy|date|tel|phone|mobile|email|e-mail)\b|@|"
     r"\b\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
     re.IGNORECASE,
 )
 LABEL = re.compile(r"^(from|address|sender|name)\s*:\s*", re.IGNORECASE)
 MAX_ADDRESS_LINES = 7
 MAX_ADDRESS_LINE_CHARS = 60
+
+
+SALUTATION = re.compile(r"^\s*(dear\b|to\s+whom\s+it\s+may\s+concern|(dear\s+)?sir\s*(/|or)\s*madam)", re.IGNORECASE)
+HEADER_LINES_WITHOUT_SALUTATION = 15  # no "Dear …": the address can only be in the letter's first lines
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,9 @@ class LetterFacts:
     email: str | None
     phone: str | None
     references: list[str] = field(default_factory=list)
+    # A postcode-like word at the end of an address line that is not a well-formed postcode and that
+    # no repair turns into a known one, as written: the address must be confirmed by a person.
+    unsure_postcode: str | None = None
 
 
 def letter_facts(
@@ -49,71 +57,130 @@ def letter_facts(
     own_email: str = "",
     own_phone: str = "",
     references=None,
+    known_postcodes: Collection[str] = (),
 ) -> LetterFacts:
-    """What the letter says about its writer. ``references`` is a casework References (optional)."""
+    """What the letter says about its writer. ``references`` is a casework References (optional);
+    ``known_postcodes`` the landlord's stock list postcodes (normalised, "NM1 2AB"), which alone make
+    an OCR-repaired postcode believable."""
     lines = [line.strip() for line in text.splitlines()]
-    address = find_address(lines, own_address)
+    known = frozenset(known_postcodes)
+    address = find_address(lines, own_address, known)
     ours = references.find(fix_reference_digits(text, references.ocr_pattern())) if references is not None else []
     return LetterFacts(
         name=find_name(lines, address),
         postal_address=address,
-        postcode=_postcode_of(address),
+        postcode=_postcode_of(address, known),
         email=find_email(text, own_email),
         phone=find_phone(text, own_phone),
         references=ours,
+        unsure_postcode=None if address else find_unsure_postcode(lines, own_address, known),
     )
 
 
-# -- postcodes and the address block -------------------------------------------------------------
+# -- postcodes -----------------------------------------------------------------------------------
+
+
+def accept_postcode(written: str, known: Collection[str] = ()) -> str | None:
+    """``written`` as a postcode ("SW1A 1AA"), or None. Believed as written when it is well formed
+    (any case, one space between the two parts); otherwise only when a repair of OCR's usual misreads
+    (O/0, I/L/1, S/5, B/8, a lost space) gives exactly one postcode that is in ``known`` (the stock
+    list). A word is never repaired into a postcode nobody has: "WELCOME" is not WE1C 0ME."""
+    squeezed = " ".join(written.upper().split())
+    if WELL_FORMED.fullmatch(squeezed):
+        return squeezed
+    found = {code for code in _repairs(squeezed.replace(" ", "")) if code in known}
+    return found.pop() if len(found) == 1 else None
+
+
+def _repairs(compact: str) -> set[str]:
+    if not 5 <= len(compact) <= 7:
+        return set()
+    spellings = [""]
+    for char in compact:
+        spellings = [start + alt for start in spellings for alt in _CONFUSED.get(char, char)]
+    spaced = (f"{word[:-3]} {word[-3:]}" for word in spellings)
+    return {code for code in spaced if WELL_FORMED.fullmatch(code)}
+
+
+def find_postcode(line: str, known: Collection[str] = ()) -> str | None:
+    """The postcode that ends ``line`` (trailing punctuation aside), or None. Only the end of a line
+    counts: in an address block the postcode ends its line; a word inside a sentence never does."""
+    match = _last_candidate(line)
+    return accept_postcode(match.group(0), known) if match else None
+
+
+def _last_candidate(line: str) -> re.Match[str] | None:
+    matches = list(POSTCODE.finditer(line))
+    if not matches or line[matches[-1].end():].strip(" .,;") or not _plausible_line(line):
+        return None
+    return matches[-1]
 
 
 def normalise_postcode(match: re.Match[str]) -> str:
-    """The postcode in canonical form, with OCR misreads corrected by position."""
-    area = _as_letters(match.group("area"))
-    district = match.group("district").upper()
-    district = _as_digits(district[0]) + district[1:]
-    inward = match.group("inward").upper()
-    return f"{area}{district} {_as_digits(inward[0])}{inward[1:]}"
+    """The candidate as written, upper case, one space between its two parts."""
+    return f"{match.group('outward').upper()} {match.group('inward').upper()}"
 
 
-def _as_letters(chars: str) -> str:
-    return chars.upper().replace("0", "O").replace("1", "I")
+# -- where the address is ------------------------------------------------------------------------
 
 
-def _as_digits(chars: str) -> str:
-    return chars.upper().replace("O", "0").replace("I", "1").replace("L", "1")
+def address_zones(lines: list[str]) -> list[list[int]]:
+    """The line numbers where a writer's address can be, in the order they are searched: above the
+    salutation (the address blocks, top left or top right; OCR gives a right-aligned block as lines
+    before "Dear"), then below the sign-off (an address written under the name)."""
+    salutation = next((i for i, line in enumerate(lines) if SALUTATION.match(line)), None)
+    header_end = salutation if salutation is not None else min(len(lines), HEADER_LINES_WITHOUT_SALUTATION)
+    sign_off = next((i for i, line in enumerate(lines) if i >= header_end and SIGN_OFF.match(line)), None)
+    zones = [list(range(0, header_end))]
+    if sign_off is not None:
+        zones.append(list(range(sign_off + 1, len(lines))))
+    return zones
 
 
-def find_postcode(line: str) -> str | None:
-    matches = list(POSTCODE.finditer(line))
-    return normalise_postcode(matches[-1]) if matches else None
-
-
-def find_address(lines: list[str], own_address: Sequence[str] = ()) -> list[str] | None:
-    """The first address block that ends with a postcode and is not the landlord's own."""
-    own_postcodes = {code for code in map(find_postcode, own_address) if code}
+def find_address(lines: list[str], own_address: Sequence[str] = (), known: Collection[str] = ()) -> list[str] | None:
+    """The first address block, in the places an address is written, that ends with a postcode we
+    believe and is not the landlord's own."""
+    own_postcodes = {code for code in (find_postcode(line) for line in own_address) if code}
     own_lines = {_key(line) for line in own_address}
-    for index, line in enumerate(lines):
-        postcode = find_postcode(line)
-        if postcode is None or not _plausible_line(line):
-            continue
-        block = _block_ending_at(lines, index, postcode)
-        if not _is_own(block, postcode, own_postcodes, own_lines):
-            return block
+    for zone in address_zones(lines):
+        for index in zone:
+            postcode = find_postcode(lines[index], known)
+            if postcode is None:
+                continue
+            block = _block_ending_at(lines, index, zone[0], postcode, known)
+            if not _is_own(block, postcode, own_postcodes, own_lines, known):
+                return block
     return None
 
 
-def _block_ending_at(lines: list[str], index: int, postcode: str) -> list[str]:
-    """The address lines above (and including) the postcode line, written out one per line."""
+def find_unsure_postcode(lines: list[str], own_address: Sequence[str] = (), known: Collection[str] = ()) -> str | None:
+    """A damaged postcode ending an address line (it has a digit, where a postcode has one, and reads
+    as none we believe), as written; None when there is none."""
+    own = {_key(line) for line in own_address}
+    for zone in address_zones(lines):
+        for index in zone:
+            match = _last_candidate(lines[index])
+            if match and _key(lines[index]) not in own and _looks_damaged(match.group(0)):
+                return " ".join(match.group(0).split())
+    return None
+
+
+def _looks_damaged(written: str) -> bool:
+    compact = written.replace(" ", "")
+    return any(ch.isdigit() for ch in compact) and any(ch.isalpha() for ch in compact)
+
+
+def _block_ending_at(lines: list[str], index: int, first: int, postcode: str, known: Collection[str]) -> list[str]:
+    """The address lines above (and including) the postcode line, within its zone, one per line."""
     block = [_with_clean_postcode(lines[index], postcode)]
     blanks = 0
-    for line in reversed(lines[max(0, index - 2 * MAX_ADDRESS_LINES):index]):
+    for line in reversed(lines[max(first, index - 2 * MAX_ADDRESS_LINES):index]):
         if not line:
             blanks += 1
             if blanks > 1:
                 break
             continue
-        if not _plausible_line(line) or find_postcode(line) or len(block) >= MAX_ADDRESS_LINES:
+        if not _plausible_line(line) or find_postcode(line, known) or SIGN_OFF.match(line) or len(block) >= MAX_ADDRESS_LINES:
             break
         blanks = 0
         block.insert(0, LABEL.sub("", line))
@@ -121,9 +188,8 @@ def _block_ending_at(lines: list[str], index: int, postcode: str) -> list[str]:
 
 
 def _with_clean_postcode(line: str, postcode: str) -> str:
-    matches = list(POSTCODE.finditer(line))
-    last = matches[-1]
-    return (line[: last.start()] + postcode + line[last.end():]).strip()
+    last = _last_candidate(line)
+    return (line[: last.start()] + postcode).strip()
 
 
 def _plausible_line(line: str) -> bool:
@@ -135,10 +201,10 @@ def _split_commas(block: list[str]) -> list[str]:
     return [part for part in parts if part]
 
 
-def _is_own(block: list[str], postcode: str, own_postcodes: set[str], own_lines: set[str]) -> bool:
+def _is_own(block: list[str], postcode: str, own_postcodes: set[str], own_lines: set[str], known) -> bool:
     if postcode not in own_postcodes:
         return False
-    others = [_key(line) for line in block if find_postcode(line) is None]
+    others = [_key(line) for line in block if find_postcode(line, known) is None]
     return not others or any(line in own_lines for line in others)
 
 
@@ -146,10 +212,14 @@ def _key(line: str) -> str:
     return re.sub(r"[^a-z0-9]", "", line.lower())
 
 
-def _postcode_of(address: list[str] | None) -> str | None:
+def _as_digits(chars: str) -> str:
+    return chars.upper().replace("O", "0").replace("I", "1").replace("L", "1")
+
+
+def _postcode_of(address: list[str] | None, known: Collection[str] = ()) -> str | None:
     if not address:
         return None
-    return next((code for code in map(find_postcode, reversed(address)) if code), None)
+    return next((code for code in (find_postcode(line, known) for line in reversed(address)) if code), None)
 
 
 # -- the writer's name ---------------------------------------------------------------------------
