@@ -150,8 +150,10 @@ class Correspondence:
         acknowledgement is sent and starts the real clock (``lifecycle.acknowledged``)."""
         clocks = {clock.kind: clock.due_at for clock in case.clocks}
         clocks[RESPONSE_CLOCKS[Stage(case.stage)]] = self._response_due(case, now)
-        build = acknowledgement_context if channel == Channel.EMAIL else letter_context
-        return build(case, self.settings.landlord, clocks, understood_excerpt(resident_text), self.policy.calendar.zone)
+        if channel == Channel.EMAIL:
+            return acknowledgement_context(case, self.settings.landlord, clocks, understood_excerpt(resident_text),
+                                           self.policy.calendar.zone)
+        return letter_context(case, self.settings.landlord, clocks, resident_text, self.policy.calendar.zone)
 
     def _response_due(self, case: Case, now: dt.datetime) -> dt.datetime:
         """The response date a message sent now gives: the running clock's, else projected from now (the

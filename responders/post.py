@@ -25,12 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from pypdf import PdfReader, PdfWriter
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -42,6 +44,7 @@ from casework.policy import Policy
 from casework.models import Case, OutboxMessage, utcnow
 from core.settings import LandlordSettings, OutboxSettings
 from casework.vocabulary import AckKind, Actor, Adjustment, EventAction, Language, OutboxStatus
+from responders.acknowledge import letter_body, understood_excerpt
 from responders.outbox import new_message_id
 from responders.render import (
     DEFAULT_ZONE, OMBUDSMAN, RenderedMessage, TemplateSet, acknowledgement_context, check_extension,
@@ -53,6 +56,8 @@ log = logging.getLogger(__name__)
 SENT_TO_PRINT = "sent to print"
 FONT_FILES = {"Letter": "DejaVuSans.ttf", "Letter-Bold": "DejaVuSans-Bold.ttf"}
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
+LARGE_PRINT_POINTS = 16
+LARGE_PRINT_KEYWORD = "large print"
 
 
 # -- wording -------------------------------------------------------------------------------------
@@ -77,8 +82,10 @@ BY_POST = {
 def letter_context(case: Case, landlord: LandlordSettings, clocks: Mapping[str, dt.datetime], understood: str,
                    zone: dt.tzinfo = DEFAULT_ZONE) -> dict:
     """The email context, with the one phrase that assumes email rewritten for post (in the case's
-    language, and in English for the English half of a bilingual letter)."""
-    context = acknowledgement_context(case, landlord, clocks, understood, zone)
+    language, and in English for the English half of a bilingual letter). ``understood`` is what the
+    resident wrote; the excerpt quoted back starts after their salutation (``letter_body``), so a letter
+    never quotes a resident's own address block, phone number and date, or our address, back to them."""
+    context = acknowledgement_context(case, landlord, clocks, understood_excerpt(letter_body(understood)), zone)
     words = {"phone": landlord.phone, "reference": case.reference}
     context["how_to_correct"] = BY_POST[Language(context["language"])].format(**words)
     context["english"] = {**context["english"], "how_to_correct": BY_POST[Language.ENGLISH].format(**words)}
@@ -186,8 +193,7 @@ class LetterPrinter(OutboxSender):
             reference = case.reference if case is not None else "no-reference"
             pdf = letter_pdf(row, reference, self.landlord, self.layout_for(case), now, self.policy.calendar.zone,
                              case.language if case is not None else None)
-            name = f"{reference}-{row.kind}-{row.id}.pdf"
-        return write_atomically(self.print_dir / name, pdf)
+        return write_atomically(self.print_dir / letter_file_name(reference, row.kind, row.id), pdf)
 
     def layout_for(self, case: Case | None) -> Layout:
         """Large print for every letter (the landlord's setting) or for a resident who asked for it."""
@@ -201,6 +207,11 @@ class LetterPrinter(OutboxSender):
                 lifecycle.record(session.get_one(Case, row.case_id), Actor.SYSTEM, EventAction.LETTER_SENT_TO_PRINT,
                                  at=now, submission_id=row.submission_id, file=str(path), outbox_id=row.id, kind=row.kind)
         log.info("outbox row %s sent to print as %s", outbox_id, path.name)
+
+
+def letter_file_name(reference: str, kind: str, outbox_id: int) -> str:
+    """The one spelling of a printed letter's file name in the print folder."""
+    return f"{reference}-{kind}-{outbox_id}.pdf"
 
 
 def write_atomically(path: Path, data: bytes) -> Path:
@@ -227,10 +238,14 @@ class Layout:
 
     @classmethod
     def large(cls) -> Layout:
-        return cls(body_size=16, heading_size=18)
+        return cls(body_size=LARGE_PRINT_POINTS, heading_size=18)
 
     def leading(self, size: float) -> float:
         return size * 1.3
+
+    @property
+    def large_print(self) -> bool:
+        return self.body_size >= LARGE_PRINT_POINTS
 
 
 def fonts() -> tuple[str, str]:
@@ -253,6 +268,8 @@ def letter_pdf(row: OutboxMessage, reference: str, landlord: LandlordSettings, l
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     pdf.setTitle(row.subject)
     pdf.setAuthor(landlord.name)
+    if layout.large_print:
+        pdf.setKeywords(LARGE_PRINT_KEYWORD)  # the batch's cover sheet counts large-print letters by it
     welsh = language == Language.WELSH
     page = Page(pdf, layout, reference, welsh)
     page.letterhead(landlord)
@@ -262,6 +279,21 @@ def letter_pdf(row: OutboxMessage, reference: str, landlord: LandlordSettings, l
     page.body(row.text_body)
     page.finish()
     return out.getvalue()
+
+
+def postal_lines(landlord: LandlordSettings) -> list[str]:
+    """The landlord's postal address without its name: ``[landlord] address`` may or may not start with
+    the name, and the letterhead and the return line both print the name from ``[landlord] name``."""
+    lines = [line.strip() for line in landlord.address if line and line.strip()]
+    if lines and " ".join(lines[0].split()).casefold() == " ".join(landlord.name.split()).casefold():
+        lines = lines[1:]
+    return lines
+
+
+def return_line(landlord: LandlordSettings) -> str:
+    """The small line above the window address: the configured name and postal address, the same ones
+    the letterhead and the signature give (never a name the landlord did not set)."""
+    return "If undelivered, return to: " + ", ".join([landlord.name, *postal_lines(landlord)])
 
 
 class Page:
@@ -285,12 +317,12 @@ class Page:
         size = self.layout.body_size - 1
         self.y = A4[1] - 15 * mm - size
         self.line(landlord.name, size + 1, bold=True, right=True)
-        for text in [*landlord.address[1:], landlord.phone, landlord.website]:
+        for text in [*postal_lines(landlord), landlord.phone, landlord.website]:
             self.line(text, size, right=True)
 
     def window_address(self, lines: list[str], landlord: LandlordSettings) -> None:
         self.pdf.setFont(self.regular, 6.5)
-        self.pdf.drawString(self.layout.left, A4[1] - 43 * mm, "If undelivered, return to: " + ", ".join(landlord.address))
+        self.pdf.drawString(self.layout.left, A4[1] - 43 * mm, return_line(landlord))
         size = self.layout.address_size
         self.y = A4[1] - self.layout.address_top - size
         for text in lines[:8]:
@@ -336,3 +368,151 @@ class Page:
         self.footer()
         self.pdf.showPage()
         self.pdf.save()
+
+
+# -- the day's batch for the post room --------------------------------------------------------------
+
+BATCH_FOLDER = "batches"  # under the print folder; the letters' own PDFs stay beside it
+COVER_ROWS_PER_PAGE = 40
+
+
+@dataclass(frozen=True)
+class BatchLetter:
+    outbox_id: int
+    reference: str
+    kind: str
+    first_page: int | None  # its first page in the batch file; None: its PDF is missing from the print folder
+    pages: int
+    large_print: bool
+
+
+@dataclass(frozen=True)
+class PrintBatch:
+    """One day's letters in one PDF: the cover sheet, then each letter in the order it was printed."""
+
+    day: dt.date
+    path: Path
+    letters: list[BatchLetter]
+    cover_pages: int
+
+    @property
+    def large_print(self) -> int:
+        return sum(letter.large_print for letter in self.letters)
+
+    @property
+    def missing(self) -> list[BatchLetter]:
+        return [letter for letter in self.letters if letter.first_page is None]
+
+
+def batch_window(day: dt.date, cut: dt.time | None, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """The moments (UTC, start included, end not) whose printed letters make up ``day``'s batch: from the
+    day before's cut to this day's cut, in local time (``[letters] print_batch_time``); with no cut time,
+    the local calendar day. A letter printed after the cut goes in the next day's batch, so a batch
+    once cut never grows and re-writing it gives the same letters."""
+    end_day = day if cut is not None else day + dt.timedelta(days=1)
+    cut = cut or dt.time(0)
+    start = dt.datetime.combine(end_day - dt.timedelta(days=1), cut, zone)
+    end = dt.datetime.combine(end_day, cut, zone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def batch_day(at: dt.datetime, cut: dt.time | None, zone: dt.tzinfo) -> dt.date:
+    """The day whose batch a letter printed at ``at`` belongs to (the inverse of ``batch_window``)."""
+    local = at.astimezone(zone)
+    return local.date() + dt.timedelta(days=1) if cut is not None and local.time() >= cut else local.date()
+
+
+def printed_letters(session: Session, start: dt.datetime, end: dt.datetime) -> list[tuple[int, str, str]]:
+    """(outbox id, kind, reference) of the letters handed to print in [start, end), in the order printed."""
+    query = (
+        select(OutboxMessage.id, OutboxMessage.kind, Case.reference)
+        .outerjoin(Case, Case.id == OutboxMessage.case_id)
+        .where(OutboxMessage.channel == "letter", OutboxMessage.status == OutboxStatus.SENT,
+               OutboxMessage.sent_at >= start, OutboxMessage.sent_at < end)
+        .order_by(OutboxMessage.sent_at, OutboxMessage.id)
+    )
+    return [(id, kind, reference or "no-reference") for id, kind, reference in session.execute(query)]
+
+
+def batch_path(print_dir: Path, day: dt.date) -> Path:
+    return Path(print_dir) / BATCH_FOLDER / f"print-batch-{day.isoformat()}.pdf"
+
+
+def write_batch(db: Database, print_dir: Path, day: dt.date, landlord: LandlordSettings, *,
+                cut: dt.time | None = None, zone: dt.tzinfo = DEFAULT_ZONE) -> PrintBatch:
+    """Write (or re-write) ``day``'s batch file: a cover sheet (the date, how many letters, how many in
+    large print, each reference and the page it starts on), then every letter's own PDF as printed,
+    unchanged. A letter whose PDF is gone from the print folder is listed on the cover as missing, to
+    be printed again, and is not counted as in the batch's pages."""
+    start, end = batch_window(day, cut, zone)
+    with db.sessions() as session:
+        rows = printed_letters(session, start, end)
+    readers = [_read_letter(Path(print_dir) / letter_file_name(reference, kind, id)) for id, kind, reference in rows]
+    cover_pages = max(1, -(-len(rows) // COVER_ROWS_PER_PAGE))  # ceiling division
+    letters, page = [], cover_pages + 1
+    for (id, kind, reference), reader in zip(rows, readers):
+        pages = len(reader.pages) if reader is not None else 0
+        large = reader is not None and (reader.metadata or {}).get("/Keywords") == LARGE_PRINT_KEYWORD
+        letters.append(BatchLetter(id, reference, kind, page if reader is not None else None, pages, large))
+        page += pages
+    path = batch_path(print_dir, day)
+    batch = PrintBatch(day, path, letters, cover_pages)
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(cover_pdf(batch, landlord))))
+    for reader in readers:
+        if reader is not None:
+            writer.append(reader)
+    out = io.BytesIO()
+    writer.write(out)
+    write_private(path, out.getvalue())
+    return batch
+
+
+def _read_letter(path: Path) -> PdfReader | None:
+    try:
+        return PdfReader(io.BytesIO(path.read_bytes()))
+    except OSError:
+        return None
+
+
+def cover_sheet_lines(batch: PrintBatch) -> list[str]:
+    """The cover sheet's lines after its heading, one a letter: what the post room checks off."""
+    rows = []
+    for letter in batch.letters:
+        where = f"page {letter.first_page}" if letter.first_page is not None else "MISSING: print it again"
+        size = "  large print" if letter.large_print else ""
+        rows.append(f"{letter.reference}  {letter.kind}  (outbox {letter.outbox_id})  {where}{size}")
+    return rows
+
+
+def cover_pdf(batch: PrintBatch, landlord: LandlordSettings) -> bytes:
+    """The cover sheet, exactly ``batch.cover_pages`` pages long: the page numbers it lists depend on it."""
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
+    pdf.setTitle(f"Letters to post {batch.day.isoformat()}")
+    pdf.setAuthor(landlord.name)
+    regular, bold = fonts()
+    left, top = 20 * mm, A4[1] - 20 * mm
+    lines = cover_sheet_lines(batch)
+    total = sum(letter.pages for letter in batch.letters)
+    for number in range(batch.cover_pages):
+        y = top
+        pdf.setFont(bold, 16)
+        pdf.drawString(left, y, f"Letters to post: {long_date(batch.day)}")
+        y -= 9 * mm
+        pdf.setFont(regular, 11)
+        heading = [f"{landlord.name}. Letters: {len(batch.letters)}. Large print: {batch.large_print}.",
+                   f"Pages after this cover sheet: {total}. Cover sheet: page {number + 1} of {batch.cover_pages}."]
+        if batch.missing:
+            heading.append(f"Missing from the print folder (print again): {len(batch.missing)}.")
+        for text in heading:
+            pdf.drawString(left, y, text)
+            y -= 6 * mm
+        y -= 4 * mm
+        pdf.setFont(regular, 10)
+        for text in lines[number * COVER_ROWS_PER_PAGE:(number + 1) * COVER_ROWS_PER_PAGE]:
+            pdf.drawString(left, y, text)
+            y -= 5 * mm
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
