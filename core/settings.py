@@ -99,6 +99,10 @@ class LetterSourceSettings(Section):
     min_ocr_confidence: float = 60.0
     print_dir: Path | None = None  # None: var_dir / "print"; printable reply letters land here
     large_print: bool = False
+    # The post room's daily cut, local time: a day's batch file (print_dir/batches/) holds the letters printed
+    # since the day before's cut; the worker writes it at this time. None: the calendar day, cut by
+    # `intake print batch` alone (run by cron).
+    print_batch_time: dt.time | None = dt.time(15, 0)
 
 
 class SmtpSettings(Section):
