@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -25,7 +27,7 @@ from intake.items import Source
 from intake.maildir import MaildirSource
 from pipeline.process import Pipeline
 from pipeline.runner import Runner
-from responders.post import LetterPrinter
+from responders.post import LetterPrinter, batch_cut, print_folder, write_day_batch
 from responders.correspondence import Correspondence
 from triage.staff import Staff
 from responders.render import TemplateSet
@@ -35,6 +37,9 @@ from responders.transport import make_transport
 
 log = logging.getLogger("intake")
 PROCESS_JOB = "process"
+# The batch job runs this long after the cut, so a letter whose print (sent_at just before the cut) is
+# still committing is in the file; the window is fixed by the cut, not by when the job runs.
+BATCH_AFTER_CUT = dt.timedelta(minutes=2)
 
 
 @dataclass
@@ -53,6 +58,14 @@ class Service:
             "printed": _drain(self.printer.run_once),
             "clocks": watch_clocks(self.db),
         }
+
+    def write_todays_batch(self) -> Path:
+        """Today's batch file for the post room (the letters printed since yesterday's cut)."""
+        today = utcnow().astimezone(ZoneInfo(self.settings.policy.timezone)).date()
+        batch = write_day_batch(self.settings, self.db, today)
+        log.info("print batch for %s: %d letters (%d large print) in %s", today, len(batch.letters),
+                 batch.large_print, batch.path)
+        return batch.path
 
     def send(self) -> int:
         return self.sender.run_once() + self.printer.run_once()
@@ -130,11 +143,9 @@ def build_sender(settings: Settings, db: Database, policy: Policy) -> OutboxSend
 
 
 def build_printer(settings: Settings, db: Database, templates: TemplateSet, policy: Policy) -> LetterPrinter:
-    letters = settings.letters
-    print_dir = (letters.print_dir if letters and letters.print_dir else None) or settings.var_dir / "print"
-    large_print = bool(letters and letters.large_print)
-    return LetterPrinter(db, templates, settings.landlord, print_dir, large_print=large_print, settings=settings.outbox,
-                         policy=policy)
+    large_print = bool(settings.letters and settings.letters.large_print)
+    return LetterPrinter(db, templates, settings.landlord, print_folder(settings), large_print=large_print,
+                         settings=settings.outbox, policy=policy)
 
 
 PROCESS_SECONDS = 5.0  # the process job's interval at most; a poll that stores something wakes it at once
@@ -161,6 +172,11 @@ def schedule(service: Service, scheduler: BaseScheduler) -> None:
                           id=f"poll:{source.name}", max_instances=1, coalesce=True, next_run_time=utcnow())
     scheduler.add_job(service.send, "interval", seconds=max(every / 4, 5), id="send", max_instances=1, coalesce=True)
     scheduler.add_job(watch_clocks, "interval", minutes=15, args=[service.db], id="clocks", coalesce=True)
+    cut = batch_cut(service.settings)
+    if service.settings.letters is not None and cut is not None:
+        at = (dt.datetime.combine(dt.date.min, cut) + BATCH_AFTER_CUT).time()
+        scheduler.add_job(service.write_todays_batch, "cron", hour=at.hour, minute=at.minute, id="print-batch",
+                          timezone=ZoneInfo(service.settings.policy.timezone), coalesce=True, misfire_grace_time=3600)
 
 
 def _poll_then_wake(service: Service, scheduler: BaseScheduler, source: Source) -> int:
@@ -175,8 +191,8 @@ def _poll_then_wake(service: Service, scheduler: BaseScheduler, source: Source) 
 
 
 def _threads(service: Service) -> int:
-    """One thread per poll job, plus processing, sending and the clocks."""
-    return len(service.runner.sources) + 3
+    """One thread per poll job, plus processing, sending, the clocks and the print batch."""
+    return len(service.runner.sources) + 4
 
 
 def _drain(job) -> int:

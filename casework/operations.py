@@ -1,8 +1,9 @@
 """Operations: what keeps the service running, for the staff app's operations page.
 
-Read-only listings (failed submissions, the outbox rows still waiting or stuck, each source's last
-poll), the one outbox verb (``requeue_outbox``: a failed row goes back to the queue) and the write the
-worker makes after every poll (``record_poll``, into ``source_health``, so the web process, which
+Read-only listings (failed submissions, the outbox rows still waiting or stuck, the letters printed and
+not yet posted, each source's last poll), the outbox verbs (``requeue_outbox``: a failed row goes back
+to the queue; ``record_posted``: the post room posted printed letters) and the write the worker makes
+after every poll (``record_poll``, into ``source_health``, so the web process, which
 cannot see the worker's memory, can show it).
 
 None of the listings carries a message's text: a submission's error and an outbox row's reason are
@@ -25,6 +26,7 @@ from core.errors import ActionRefused, CaseNotFound
 
 # The outbox rows a person may need to look at: everything not yet sent.
 WAITING_OR_STUCK = (OutboxStatus.FAILED, OutboxStatus.SENDING, OutboxStatus.QUEUED, OutboxStatus.SUPPRESSED)
+LETTER = "letter"  # an outbox row's channel for post
 MAX_ERROR_CHARS = 2000
 LISTING_LIMIT = 200
 
@@ -59,6 +61,16 @@ class OutboxRow:
 class OutboxAlerts:
     at_risk: int  # unsent rows marked at risk
     possible_resends: int  # over every row, sent or not: sends cut short by a sender's death
+
+
+@dataclass(frozen=True)
+class PrintedLetter:
+    """A letter handed to print (its case's acknowledgement clock met then) that nobody has recorded as posted."""
+
+    id: int
+    kind: str
+    case_reference: str | None
+    printed_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -147,6 +159,19 @@ def outbox_alerts(session: Session) -> OutboxAlerts:
     return OutboxAlerts(session.scalar(at_risk), int(session.scalar(resends)))
 
 
+def letters_not_posted(session: Session, limit: int = LISTING_LIMIT) -> list[PrintedLetter]:
+    """Letters printed and not yet recorded as posted, oldest print first."""
+    query = (
+        select(OutboxMessage.id, OutboxMessage.kind, Case.reference, OutboxMessage.sent_at)
+        .outerjoin(Case, Case.id == OutboxMessage.case_id)
+        .where(OutboxMessage.channel == LETTER, OutboxMessage.status == OutboxStatus.SENT,
+               OutboxMessage.posted_at.is_(None))
+        .order_by(OutboxMessage.sent_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    return [PrintedLetter(*row) for row in session.execute(query)]
+
+
 def source_polls(session: Session, configured: list[str] | tuple[str, ...] = ()) -> list[SourcePoll]:
     """Each source's last poll as the worker recorded it; a configured source never polled is listed
     with no times, and a recorded source no longer configured is listed too (it may have been renamed)."""
@@ -182,3 +207,30 @@ def requeue_outbox(session: Session, outbox_id: int, by: str, *, now: dt.datetim
                          kind=row.kind, channel=row.channel, previous_reason=previous_reason,
                          previous_attempts=previous_attempts)
     return row
+
+
+def record_posted(session: Session, outbox_ids: list[int] | tuple[int, ...], by: str, *,
+                  on: dt.datetime | None = None) -> list[OutboxMessage]:
+    """The post room posted these printed letters: each gets ``posted_at``/``posted_by`` and its case an
+    event. Every id is checked before anything is written: one that is not a printed letter (an email,
+    a letter still queued or failed, no such row) refuses them all. A letter already recorded as posted
+    keeps its first record and is not in the list returned (the rows this call recorded)."""
+    on = on or utcnow()
+    ids = list(dict.fromkeys(outbox_ids))
+    rows = {row.id: row for row in session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_(ids)).with_for_update())}
+    for outbox_id in ids:
+        row = rows.get(outbox_id)
+        if row is None:
+            raise CaseNotFound(f"no outbox message has the id {outbox_id}")
+        if row.channel != LETTER:
+            raise ActionRefused(f"outbox message {outbox_id} is an {row.channel}, not a letter: nothing to post")
+        if row.status != OutboxStatus.SENT:
+            raise ActionRefused(f"letter {outbox_id} has not been printed (it is {row.status}); only a printed letter "
+                                "can be posted")
+    recorded = [rows[outbox_id] for outbox_id in ids if rows[outbox_id].posted_at is None]
+    for row in recorded:
+        row.posted_at, row.posted_by = on, by
+        if row.case_id is not None:
+            lifecycle.letter_posted(session.get_one(Case, row.case_id), actor=by, at=on, outbox_id=row.id, kind=row.kind)
+    return recorded

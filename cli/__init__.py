@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from cli import case, report, stock, web
+from cli import case, print_room, report, stock, web
 from core.errors import IntakeError
 from core.settings import Settings, load_settings
 
@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("train", help="retrain; promote only if no worse").set_defaults(handler=_train)
     case.add_parser(commands)
     report.add_parser(commands)
+    print_room.add_parser(commands)
     stock.add_parser(commands)
     web.add_parsers(commands)
     return parser

@@ -40,6 +40,7 @@ def find_problems(settings: Settings) -> list[str]:
         *template_problems(settings),
         *database_problems(settings),
         *folder_problems(settings),
+        *landlord_problems(settings),
         *reference_problems(settings),
     ]
 
@@ -153,6 +154,27 @@ def folder_problems(settings: Settings) -> list[str]:
     if letters is not None and not Path(letters.path).is_dir():
         problems.append(f"letters {letters.name}: path {letters.path} does not exist or is not a folder")
     return problems
+
+
+def landlord_problems(settings: Settings) -> list[str]:
+    """With a letters source (and so a print folder) configured, letters are printed with the landlord's
+    name and address in the letterhead, the return line and the signature: the shipped example's name,
+    or its town or postcode in the address, would send residents' letters back to nobody. One line."""
+    from core.settings import LandlordSettings
+
+    if settings.letters is None:
+        return []
+    example, landlord = LandlordSettings(), settings.landlord
+    example_lines = {" ".join(line.split()).casefold() for line in example.address[2:]}  # its town and postcode
+    still = [field for field, example_too in (
+        ("name", landlord.name.strip().casefold() == example.name.casefold()),
+        ("address", any(" ".join(line.split()).casefold() in example_lines for line in landlord.address)),
+    ) if example_too]
+    if not still:
+        return []
+    return [f"landlord {' and '.join(still)} {'is' if len(still) == 1 else 'are'} the shipped example "
+            f"({example.name}, {example.address[-1]}) and letters {settings.letters.name} would print them: "
+            "set [landlord] name and address"]
 
 
 def reference_problems(settings: Settings) -> list[str]:

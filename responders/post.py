@@ -42,7 +42,7 @@ from core.logs import describe
 from casework import lifecycle
 from casework.policy import Policy
 from casework.models import Case, OutboxMessage, utcnow
-from core.settings import LandlordSettings, OutboxSettings
+from core.settings import LandlordSettings, OutboxSettings, Settings
 from casework.vocabulary import AckKind, Actor, Adjustment, EventAction, Language, OutboxStatus
 from responders.acknowledge import letter_body, understood_excerpt
 from responders.outbox import new_message_id
@@ -402,6 +402,24 @@ class PrintBatch:
     @property
     def missing(self) -> list[BatchLetter]:
         return [letter for letter in self.letters if letter.first_page is None]
+
+
+def print_folder(settings: Settings) -> Path:
+    """Where printed letters land: ``[letters] print_dir``, else ``var_dir/print``."""
+    letters = settings.letters
+    return Path(letters.print_dir) if letters is not None and letters.print_dir else Path(settings.var_dir) / "print"
+
+
+def batch_cut(settings: Settings) -> dt.time | None:
+    return settings.letters.print_batch_time if settings.letters is not None else None
+
+
+def write_day_batch(settings: Settings, db: Database, day: dt.date) -> PrintBatch:
+    """``write_batch`` with the folder, cut time and time zone from the settings."""
+    from zoneinfo import ZoneInfo
+
+    return write_batch(db, print_folder(settings), day, settings.landlord, cut=batch_cut(settings),
+                       zone=ZoneInfo(settings.policy.timezone))
 
 
 def batch_window(day: dt.date, cut: dt.time | None, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:

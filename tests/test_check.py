@@ -27,6 +27,7 @@ def intake_check(
     config.write_text(
         f'var_dir = "{tmp_path / "var"}"\n{extra_toml}\n'
         f'[[maildir]]\nname = "office"\npath = "{tmp_path / "maildir"}"\n'
+        '[landlord]\nname = "Riverside Homes"\naddress = ["2 Quay Street", "Riverton", "RV1 2AB"]\n'
         f'[letters]\npath = "{tmp_path / "letters"}"\n',
         encoding="utf-8",
     )

@@ -213,3 +213,68 @@ def test_the_return_line_letterhead_and_signature_name_the_configured_landlord(s
 def test_an_address_that_starts_with_the_landlords_name_does_not_repeat_it():
     landlord = LandlordSettings(name="Riverside Homes", address=["Riverside  Homes", "2 Quay Street", "RV1 2AB"])
     assert return_line(landlord) == "If undelivered, return to: Riverside Homes, 2 Quay Street, RV1 2AB"
+
+
+# -- recorded as posted -----------------------------------------------------------------------------
+
+
+def test_printed_letters_are_recorded_as_posted_once_with_an_event_on_each_case(db, templates, tmp_path):
+    from casework.models import CaseEvent
+    from casework.operations import letters_not_posted, record_posted
+    from casework.vocabulary import EventAction
+
+    printed_at = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+    first, second = (queue(db, templates, reference, at=printed_at) for reference in ("CMP-2026-000051", "CMP-2026-000052"))
+    print_at(LetterPrinter(db, templates, RIVERSIDE, tmp_path / "print"), printed_at)
+    posted_at = dt.datetime(2026, 12, 7, 16, 30, tzinfo=dt.UTC)
+    with db.sessions() as session:
+        assert [letter.id for letter in letters_not_posted(session)] == [first, second]
+    with db.transaction() as session:
+        assert [row.id for row in record_posted(session, [first], "post.room@riverside.example", on=posted_at)] == [first]
+    with db.transaction() as session:  # again, with the other: only the other is recorded now
+        later = posted_at + dt.timedelta(hours=1)
+        assert [row.id for row in record_posted(session, [first, second], "bob@riverside.example", on=later)] == [second]
+    with db.sessions() as session:
+        assert letters_not_posted(session) == []
+        row = session.get(OutboxMessage, first)
+        assert (row.posted_at, row.posted_by) == (posted_at, "post.room@riverside.example")
+        events = session.execute(select(CaseEvent.actor, CaseEvent.at, CaseEvent.detail)
+                                 .where(CaseEvent.case_id == row.case_id, CaseEvent.action == EventAction.LETTER_POSTED)).all()
+    assert events == [("post.room@riverside.example", posted_at, {"outbox_id": first, "kind": "complaint_stage1"})]
+
+
+def test_only_printed_letters_can_be_recorded_as_posted_and_a_refusal_writes_nothing(db, templates, tmp_path):
+    from casework.operations import record_posted
+    from core.errors import ActionRefused, CaseNotFound
+
+    printed_at = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+    printed = queue(db, templates, "CMP-2026-000061", at=printed_at)
+    print_at(LetterPrinter(db, templates, RIVERSIDE, tmp_path / "print"), printed_at)
+    waiting = queue(db, templates, "CMP-2026-000062", at=printed_at + dt.timedelta(days=1))
+    with pytest.raises(ActionRefused, match=f"letter {waiting} has not been printed"):
+        with db.transaction() as session:
+            record_posted(session, [printed, waiting], "bob@riverside.example")
+    with pytest.raises(CaseNotFound, match="no outbox message has the id 999"):
+        with db.transaction() as session:
+            record_posted(session, [printed, 999], "bob@riverside.example")
+    with db.sessions() as session:
+        assert session.get(OutboxMessage, printed).posted_at is None
+
+
+def test_the_worker_cuts_the_batch_two_minutes_after_print_batch_time_local(tmp_path):
+    from types import SimpleNamespace
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    import scheduler
+    from core.settings import LetterSourceSettings, Settings
+
+    settings = Settings(var_dir=tmp_path, letters=LetterSourceSettings(path=tmp_path, print_batch_time=dt.time(16, 30)))
+    service = SimpleNamespace(settings=settings, db=None, runner=SimpleNamespace(sources=[], process_waiting=lambda: 0),
+                              send=lambda: 0, write_todays_batch=lambda: None)
+    jobs = BackgroundScheduler(timezone="UTC")
+    scheduler.schedule(service, jobs)
+    trigger = jobs.get_job("print-batch").trigger
+    # 16:30 + 2 minutes = 16:32 London time; on 1 July (BST, UTC+1) that is 15:32 UTC.
+    after = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
+    assert trigger.get_next_fire_time(None, after) == dt.datetime(2026, 7, 1, 15, 32, tzinfo=dt.UTC)
