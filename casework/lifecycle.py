@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from sqlalchemy.orm import Session
 
-from casework.models import Case, CaseEvent, Clock, utcnow
+from casework.models import Case, CaseEvent, Clock, Property, utcnow
 from casework.policy import ClockSpec, Policy
 from casework.references import References
 from core.errors import ActionRefused
@@ -385,3 +385,22 @@ def letter_posted(case: Case, *, actor: str, at: dt.datetime, outbox_id: int, ki
     """A printed letter was posted (the post room says so). No clock moves: the acknowledgement clock was
     met when the letter was handed to print."""
     record(case, actor, EventAction.LETTER_POSTED, at=at, outbox_id=outbox_id, kind=kind)
+
+
+def set_property(case: Case, home: Property | None, *, actor: str, at: dt.datetime | None = None,
+                 how: str | None = None, fill_address: bool = False) -> bool:
+    """The home (stock list) the case is about, or none; an event when it changes. ``fill_address``
+    (a person chose the home) writes the stock list's address onto a case that has no postal address,
+    so a letter can be printed once the case is released; an address the resident gave is never replaced."""
+    new_id = home.id if home is not None else None
+    if case.property_id == new_id:
+        return False
+    previous = case.property.uprn if case.property is not None else None
+    case.property_id = new_id
+    case.property = home
+    filled = fill_address and home is not None and not case.resident_address
+    if filled:
+        case.resident_address = home.lines
+    record(case, actor, EventAction.PROPERTY_SET, at=at, uprn=home.uprn if home else None, previous=previous,
+           how=how, address_filled=filled)
+    return True

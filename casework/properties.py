@@ -27,6 +27,7 @@ from casework.vocabulary import CaseStatus
 STOCK_COLUMNS = ("uprn", "address_1", "address_2", "address_3", "town", "postcode", "tenancy_ref", "tenant_names")
 REQUIRED = ("uprn", "address_1", "postcode")
 NUMBER = re.compile(r"\b(\d+[A-Z]?)\b", re.IGNORECASE)
+MAX_TEXT, MAX_TOKENS = 20_000, 500  # a reference is quoted near the top; a huge body is not searched whole
 TOKEN = re.compile(r"[A-Z0-9][A-Z0-9/-]{2,}[A-Z0-9]", re.IGNORECASE)
 
 
@@ -113,7 +114,10 @@ def known_postcodes(session: Session) -> frozenset[str]:
 
 def match_property(session: Session, *, address: Sequence[str] | None = None, postcode: str | None = None,
                    text: str = "", email: str | None = None) -> PropertyMatch | None:
-    """The home a message is about, and how we know; None when nothing points at one home."""
+    """The home a message is about, and how we know; None when nothing points at one home (or there
+    is no stock list)."""
+    if not stock_loaded(session):
+        return None
     home = by_address(session, address or (), postcode)
     if home is not None:
         return PropertyMatch(home, MatchedBy.ADDRESS)
@@ -143,7 +147,8 @@ def by_address(session: Session, address: Sequence[str], postcode: str | None) -
 
 def by_tenancy_reference(session: Session, text: str) -> Property | None:
     """The one home whose tenancy reference the text quotes (case and spacing aside)."""
-    tokens = {token.upper() for token in TOKEN.findall(text or "") if any(ch.isdigit() for ch in token)}
+    found = (token.upper() for token in TOKEN.findall((text or "")[:MAX_TEXT]) if any(ch.isdigit() for ch in token))
+    tokens = set(list(dict.fromkeys(found))[:MAX_TOKENS])
     if not tokens:
         return None
     homes = list(session.scalars(select(Property).where(func.upper(Property.tenancy_ref).in_(tokens))))

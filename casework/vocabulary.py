@@ -110,6 +110,7 @@ class EventAction(StrEnum):
     # the worker or a person
     ESCALATED = "escalated_to_stage_2"
     RECATEGORISED = "recategorised"
+    PROPERTY_SET = "property_set"  # the home the case is about (stock list), matched or corrected
     # a person
     ASSIGNED = "assigned"
     RECLASSIFIED = "reclassified"

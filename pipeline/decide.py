@@ -27,6 +27,7 @@ from responders.acknowledge import choose_acknowledgement
 from responders.correspondence import reply_channel
 from responders.outbox import can_reply_to
 
+ADDRESS_TO_CONFIRM = "address to confirm"
 SAFETY_FLAGS = frozenset({Flag.SAFEGUARDING, Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD})
 _DECIDED_HERE = frozenset({Flag.ANONYMOUS, Flag.LATE})  # facts about the submission and the policy, not the words
 
@@ -65,6 +66,11 @@ class CaseFacts:
     case: MatchedCase | None = None  # None: a new message
     quotes: str | None = None  # the reference of another case it quotes from an address not on that case
     stranger: bool = False  # a follow-up threaded to its case from an address not on that case
+    # A letter answered by post: True when its address is well formed and (with a stock list loaded)
+    # matches a home; False when a person must confirm it first (address_doubt says why); None when
+    # the answer would not be printed (an email address, or no address at all).
+    postal_address_confirmed: bool | None = None
+    address_doubt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ def decide(message: ParsedMessage, classification: Classification, facts: CaseFa
     flags = final_flags(message, classification, facts, policy)
     seen = _Seen(message, classification, facts, flags)
     holds = tuple(reason for rule in NEW_MESSAGE_HOLDS if (reason := rule(seen)))
-    channel = None if message.address_problem else channel_of(facts)
+    channel = None if message.address_problem or facts.postal_address_confirmed is False else channel_of(facts)
     machine_like = Flag.AUTO_REPLY in flags
     kind = choose_acknowledgement(classification.category, Stage.ONE, confident=not holds,
                                   auto_reply=machine_like, channel=channel)
@@ -114,7 +120,8 @@ def final_flags(message: ParsedMessage, classification: Classification, facts: C
     identify the resident), REPRESENTATIVE when the form said someone writes for the resident, LATE from
     the policy's time limit and AUTO_REPLY when the headers say so."""
     flags = set(classification.flags) - _DECIDED_HERE
-    if not facts.reply_address and not facts.postal_address and not facts.phone and not message.address_problem:
+    if (not facts.reply_address and not facts.postal_address and not facts.phone and not message.address_problem
+            and facts.postal_address_confirmed is None):
         flags.add(Flag.ANONYMOUS)
     if facts.representative:
         flags.add(Flag.REPRESENTATIVE)
@@ -209,6 +216,14 @@ def quotes_another_case(seen: _Seen) -> str | None:
     return None
 
 
+def address_to_confirm(seen: _Seen) -> str | None:
+    """A reply by post goes only to an address the letter gives that we are sure of (pipeline/process.py
+    works out ``postal_address_confirmed``): otherwise nothing is printed until a person confirms it."""
+    if seen.facts.postal_address_confirmed is False:
+        return f"{ADDRESS_TO_CONFIRM}: {seen.facts.address_doubt or 'a person confirms where to write'}"
+    return None
+
+
 def address_hold(message: ParsedMessage) -> str | None:
     if message.address_problem:
         return f"{message.address_problem}: a person decides who to answer"
@@ -218,6 +233,7 @@ def address_hold(message: ParsedMessage) -> str | None:
 NEW_MESSAGE_HOLDS: tuple[Callable[[_Seen], str | None], ...] = (
     safeguarding, reads_like_machine_mail, not_confident, late, escalation_without_a_case,
     out_of_scope_with_a_risk, poor_ocr, unanswerable_address, ambiguous_address, quotes_another_case,
+    address_to_confirm,
 )
 
 
@@ -291,6 +307,8 @@ def _why_none(kind: AckKind | None, facts: CaseFacts, machine_like: bool,
         return f"{message.address_problem}: nothing is sent until a person decides who to answer"
     if facts.auto_reply:
         return f"machine-generated ({facts.auto_reply}); never acknowledged"
+    if facts.postal_address_confirmed is False:
+        return f"{ADDRESS_TO_CONFIRM}: nothing is printed until a person confirms where to write"
     if machine_like:
         return "reads like machine-generated mail"
     return "no address to write to: phone the resident on the number they gave" if facts.phone else "no address to reply to"

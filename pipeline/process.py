@@ -25,6 +25,7 @@ from casework import lifecycle
 from core.errors import UnreadableSubmission
 from casework.models import Case, CaseLink, Submission, utcnow
 from casework.policy import Policy
+from casework.properties import MatchedBy, PropertyMatch, match_property, stock_loaded
 from casework.references import References
 from core.settings import Settings
 from casework.vocabulary import Actor, Adjustment, CaseStatus, Category, Channel, Disposition, EventAction, Language, LinkKind
@@ -88,10 +89,15 @@ class Pipeline:
         """A new case; when it quotes another case's reference from an address not on that case
         (``quoted``), it is held and linked to that case for staff, and nothing goes to its resident."""
         result = self._classify(message)
-        facts = dataclasses.replace(self._new_facts(submission, message), quotes=quoted.reference if quoted else None)
+        home = _home(session, submission, message)
+        confirmed, doubt = postal_confirmation(submission, reply_address(message), home, stock_loaded(session))
+        facts = dataclasses.replace(self._new_facts(submission, message), quotes=quoted.reference if quoted else None,
+                                    postal_address_confirmed=confirmed, address_doubt=doubt)
         decision = decide(message, result, facts, self.policy)
         case = self._open(session, submission, message, result, decision, now)
         _attach(case, submission, EventAction.CASE_OPENED, source=submission.source)
+        if home is not None:
+            lifecycle.set_property(case, home.property, actor=Actor.SYSTEM, at=submission.received_at, how=home.by)
         if quoted is not None:
             _link_quoted(session, case, quoted, submission.received_at)
         self._how_to_write(case, submission, message)
@@ -129,6 +135,8 @@ class Pipeline:
                    now: dt.datetime):
         case = match.case
         _attach(case, submission, EventAction.REPLY_RECEIVED)
+        if case.property_id is None and not match.stranger and (home := _home(session, submission, message)):
+            lifecycle.set_property(case, home.property, actor=Actor.SYSTEM, at=submission.received_at, how=home.by)
         if not match.stranger:  # a stranger's message never changes how we write to the resident
             self._how_to_write(case, submission, message)
         result = self._classify(message)
@@ -195,6 +203,40 @@ class Pipeline:
             session, case, decision.acknowledgement, submission_id=_id(session, submission),
             resident_text=message.new_text, in_reply_to=message.message_id, references=_references(message),
         )
+
+
+def _home(session: Session, submission: Submission, message: ParsedMessage) -> PropertyMatch | None:
+    """The landlord's home this message is about (casework.properties), for a letter or an email."""
+    details = submission.details or {}
+    address = details.get("postal_address")
+    return match_property(session, address=address if isinstance(address, list) else None,
+                          postcode=details.get("postcode"), text=message.new_text or message.text or "",
+                          email=reply_address(message))
+
+
+def postal_confirmation(submission: Submission, reply: str | None, home: PropertyMatch | None,
+                        stock: bool) -> tuple[bool | None, str | None]:
+    """Whether a letter answered by post may be printed to the address read from it, and why not.
+
+    None when the answer would not be printed (the letter gives an email address, or it is not a
+    letter). True when the letter gives a well-formed address (extract.py believes a postcode only
+    when it is well formed as written, or repaired into one of the stock list's) and, with a stock
+    list loaded, that address is one of its homes. False, with the doubt in words, when the address
+    matches no home, its postcode is damaged beyond repair, or the letter gives none but its tenancy
+    reference or sender points at a home (the stock list's address is not the letter's)."""
+    if submission.kind != Channel.LETTER or reply:
+        return None, None
+    details = submission.details or {}
+    if details.get("postal_address"):
+        if not stock or (home is not None and home.by == MatchedBy.ADDRESS):
+            return True, None
+        return False, f"{details.get('postcode')} and the house number match no home in the stock list"
+    if details.get("unsure_postcode"):
+        return False, f"the postcode {details['unsure_postcode']!r} is not well formed"
+    if home is not None:
+        return False, (f"the letter gives no postal address; its {home.by} points at the home with "
+                       f"UPRN {home.property.uprn}")
+    return None, None
 
 
 def _link_quoted(session: Session, case: Case, quoted: Case, at: dt.datetime) -> None:

@@ -7,7 +7,10 @@ import hashlib
 import json
 
 from casework.guards import plain
+from sqlalchemy.orm import object_session
+
 from casework.models import Attachment, Submission
+from casework.properties import known_postcodes
 from casework.vocabulary import Channel
 from core.errors import UnreadableSubmission
 from core.settings import Settings
@@ -32,6 +35,13 @@ def read_submission(submission: Submission, settings: Settings) -> ParsedMessage
 
 def _read_email(submission: Submission, settings: Settings) -> ParsedMessage:
     return parse_message(submission.raw, settings.attachment_max_bytes)
+
+
+def _read_letter(submission: Submission, settings: Settings) -> ParsedMessage:
+    """A letter, its postcode repaired only into one of the stock list's (casework.properties)."""
+    session = object_session(submission)
+    known = known_postcodes(session) if session is not None else frozenset()
+    return read_letter_submission(submission, settings, known)
 
 
 def _read_contact(submission: Submission, settings: Settings) -> ParsedMessage:
@@ -105,7 +115,7 @@ def _date(value: str | None) -> dt.datetime | None:
 # One reader per Channel; a new kind of source adds one line here. An unknown kind is read as email.
 READERS = {
     Channel.EMAIL: _read_email,
-    Channel.LETTER: read_letter_submission,
+    Channel.LETTER: _read_letter,
     Channel.PHONE: _read_contact,
     Channel.IN_PERSON: _read_contact,
     Channel.WEB: _read_web_form,

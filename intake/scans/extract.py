@@ -84,10 +84,13 @@ def accept_postcode(written: str, known: Collection[str] = ()) -> str | None:
     """``written`` as a postcode ("SW1A 1AA"), or None. Believed as written when it is well formed
     (any case, one space between the two parts); otherwise only when a repair of OCR's usual misreads
     (O/0, I/L/1, S/5, B/8, a lost space) gives exactly one postcode that is in ``known`` (the stock
-    list). A word is never repaired into a postcode nobody has: "WELCOME" is not WE1C 0ME."""
+    list), and when at least one digit survived as written: a word is never repaired into a postcode,
+    "WELCOME" is not WE1C 0ME, "Close" not C1 0SE, whatever the stock list holds."""
     squeezed = " ".join(written.upper().split())
     if WELL_FORMED.fullmatch(squeezed):
         return squeezed
+    if not any(ch.isdigit() for ch in squeezed):
+        return None
     found = {code for code in _repairs(squeezed.replace(" ", "")) if code in known}
     return found.pop() if len(found) == 1 else None
 

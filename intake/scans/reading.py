@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path, PurePath
+from typing import Collection
 
 from core.errors import UnreadableSubmission
 from casework.models import Attachment, Submission
@@ -38,11 +39,12 @@ def letter_message(text: str, facts: LetterFacts | None = None) -> ParsedMessage
     )
 
 
-def facts_for(text: str, settings: Settings) -> LetterFacts:
+def facts_for(text: str, settings: Settings, known_postcodes: Collection[str] = ()) -> LetterFacts:
+    """``known_postcodes``: the stock list's, the only ones an OCR-damaged postcode may be repaired into."""
     landlord = settings.landlord
     return letter_facts(
         text, own_address=landlord.address, own_email=landlord.email, own_phone=landlord.phone,
-        references=References(settings.references),
+        references=References(settings.references), known_postcodes=known_postcodes,
     )
 
 
@@ -53,13 +55,14 @@ def min_confidence(settings: Settings) -> float:
 # -- a stored submission -------------------------------------------------------------------------
 
 
-def read_letter_submission(submission: Submission, settings: Settings) -> ParsedMessage:
+def read_letter_submission(submission: Submission, settings: Settings,
+                           known_postcodes: Collection[str] = ()) -> ParsedMessage:
     """Raises UnreadableSubmission for a file the source could not read, or that has no text."""
     details = submission.details or {}
     if details.get("unreadable"):
         raise UnreadableSubmission(details["unreadable"])
     text, confidence = _text_of(submission, settings)
-    facts = facts_for(text, settings)
+    facts = facts_for(text, settings, known_postcodes)
     low = confidence is not None and confidence < min_confidence(settings)
     submission.details = {**submission.details, **_fact_details(facts), "low_confidence": low}  # reassigned: SQLAlchemy sees it
     if low:
@@ -85,7 +88,7 @@ def _suffix(filename: str | None) -> str:
 def _fact_details(facts: LetterFacts) -> dict:
     return {
         "postal_address": facts.postal_address, "postcode": facts.postcode, "phone": facts.phone,
-        "letter_references": list(facts.references),
+        "letter_references": list(facts.references), "unsure_postcode": facts.unsure_postcode,
     }
 
 
