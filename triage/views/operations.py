@@ -1,5 +1,6 @@
 """Operations (/operations): failed submissions (re-run), quarantined scans, the outbox (retry a failed
-row) and each source's last poll, on one page with a section for each.
+row), the post room (today's batch file to download, letters printed and not yet posted, marked as
+posted) and each source's last poll, on one page with a section for each.
 
 Everything shown comes from the database or the letters folder, never from the worker's memory (it
 is another process). No message text is shown here: errors and reasons only; the case holds the rest.
@@ -11,18 +12,23 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from zoneinfo import ZoneInfo
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from casework.models import Case, Submission, utcnow
 from casework.operations import (
-    LISTING_LIMIT, count_failed_submissions, failed_submissions, outbox_alerts, outbox_counts, outbox_rows,
-    requeue_outbox, source_polls,
+    LISTING_LIMIT, count_failed_submissions, failed_submissions, letters_not_posted, outbox_alerts, outbox_counts,
+    outbox_rows, record_posted, requeue_outbox, source_polls,
 )
 from casework.vocabulary import Role
 from core.errors import IntakeError
 from core.settings import Settings
+from responders.post import batch_path, print_folder, write_day_batch
+from responders.render import long_date
 from triage.access import requires
 from triage.render import page
 
@@ -56,11 +62,13 @@ def _page(request: Request, error: str | None = None, status: int = 200) -> Resp
             "outbox_alerts": outbox_alerts(session),
             "sources": source_polls(session, configured_sources(staff.settings)),
             "rerun": _rerun_result(session, request.query_params.get("rerun")),
+            "not_posted": letters_not_posted(session),
         }
     now = utcnow()
     return page(request, "operations.html", status_code=status, error=error, now=now,
                 ago=lambda at: ago(at, now), stale=lambda at: _stale(at, now, staff.settings),
-                retried=_int(request.query_params.get("retried")),
+                retried=_int(request.query_params.get("retried")), posted=_int(request.query_params.get("posted")),
+                today=long_date(today(staff.settings)), batch_exists=batch_path(print_folder(staff.settings), today(staff.settings)).is_file(),
                 quarantine=quarantine_folder(staff.settings), scans=quarantined_scans(staff.settings),
                 **context)
 
@@ -87,6 +95,37 @@ def retry(request: Request) -> Response:
     except IntakeError as exc:
         return _page(request, error=str(exc), status=409)
     return RedirectResponse(f"/operations?retried={outbox_id}#outbox", status_code=303)
+
+
+@requires(Role.STAFF)
+async def mark_posted(request: Request) -> Response:
+    """The letters ticked on the page recorded as posted by the person signed in."""
+    form = await request.form()
+    ids = [int(value) for value in form.getlist("outbox_id") if str(value).isdigit()]
+    if not ids:
+        return await run_in_threadpool(_page, request, "Tick the letters that were posted first.", 400)
+    try:
+        recorded = await run_in_threadpool(_record_posted, request.app.state.staff, ids, request.state.user.email)
+    except IntakeError as exc:
+        return await run_in_threadpool(_page, request, str(exc), 409)
+    return RedirectResponse(f"/operations?posted={recorded}#post-room", status_code=303)
+
+
+def _record_posted(staff, ids: list[int], by: str) -> int:
+    with staff.db.transaction() as session:
+        return len(record_posted(session, ids, by))
+
+
+@requires(Role.STAFF)
+def batch_download(request: Request) -> Response:
+    """Today's batch file, written afresh (the same letters as the worker's, up to now before the cut)."""
+    staff = request.app.state.staff
+    batch = write_day_batch(staff.settings, staff.db, today(staff.settings))
+    return FileResponse(batch.path, media_type="application/pdf", filename=batch.path.name)
+
+
+def today(settings: Settings) -> dt.date:
+    return utcnow().astimezone(ZoneInfo(settings.policy.timezone)).date()
 
 
 def configured_sources(settings: Settings) -> list[str]:
@@ -179,4 +218,6 @@ routes = [
     Route("/operations", operations, methods=["GET"]),
     Route("/operations/submissions/{submission_id:int}/rerun", rerun, methods=["POST"]),
     Route("/operations/outbox/{outbox_id:int}/retry", retry, methods=["POST"]),
+    Route("/operations/letters/posted", mark_posted, methods=["POST"]),
+    Route("/operations/print-batch.pdf", batch_download, methods=["GET"]),
 ]
