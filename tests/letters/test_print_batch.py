@@ -257,6 +257,19 @@ def test_only_printed_letters_can_be_recorded_as_posted_and_a_refusal_writes_not
     with pytest.raises(CaseNotFound, match="no outbox message has the id 999"):
         with db.transaction() as session:
             record_posted(session, [printed, 999], "bob@riverside.example")
+    from responders.outbox import enqueue
+    from responders.render import RenderedMessage
+    from core.settings import OutboxSettings
+
+    with db.transaction() as session:
+        email = enqueue(session, case=None, submission_id=None, kind=AckKind.NEUTRAL, to_address="a@example.net",
+                        rendered=RenderedMessage("s", "t", "h"), in_reply_to=None, references=[],
+                        settings=OutboxSettings(), domain="riverside.example")
+        session.flush()
+        email = email.id
+    with pytest.raises(ActionRefused, match=f"outbox message {email} is an email, not a letter"):
+        with db.transaction() as session:
+            record_posted(session, [printed, email], "bob@riverside.example")
     with db.sessions() as session:
         assert session.get(OutboxMessage, printed).posted_at is None
 
