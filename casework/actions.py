@@ -30,6 +30,7 @@ from casework.guards import (
 )
 from casework.models import Case, CaseLink, Clock, OutboxMessage, Submission
 from casework.policy import Policy
+from casework.properties import property_by_uprn
 from casework.references import References
 from casework.vocabulary import (
     ACK_BY_CATEGORY, CLOSING_OUTCOMES, LOGGED_CHANNELS, AckKind, Adjustment, CaseStatus, Category, Channel,
@@ -159,6 +160,18 @@ class Casework:
             raise ActionRefused(f"the adjustment note is {len(note)} characters: keep it to {MAX_NOTE}")
         with self._case(reference, on) as (session, case, at):
             return lifecycle.adjust(case, wanted, note, actor=by, at=at, language=language)
+
+    def set_property(self, reference: str, uprn: str | None, *, by: str,
+                     on: dt.datetime | dt.date | None = None) -> bool:
+        """The home (a stock list UPRN) the case is about, or none (``uprn`` None or empty). On a case
+        that has no postal address the stock list's address is filled in, so releasing it prints the
+        letter there; an address the resident gave is never replaced. Returns whether anything changed."""
+        uprn = (plain(uprn) or "").strip() or None
+        with self._case(reference, on) as (session, case, at):
+            home = property_by_uprn(session, uprn) if uprn else None
+            if uprn and home is None:
+                raise ActionRefused(f"no home with UPRN {uprn} in the stock list")
+            return lifecycle.set_property(case, home, actor=by, at=at, how="staff", fill_address=True)
 
     # -- cases together ----------------------------------------------------------------------------------
 

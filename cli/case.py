@@ -202,6 +202,13 @@ def _rerun(args, settings):
     return _done(f"submission {args.submission}: {service.runner.process(args.submission)}")
 
 
+def _property(args, settings):
+    """set the home (stock list UPRN) the case is about; --uprn '' clears it"""
+    changed = _casework(settings).set_property(args.reference, args.uprn, by=args.by, on=args.on)
+    return _done(f"{args.reference}: home {'set to ' + args.uprn if args.uprn else 'cleared'}"
+                 f"{'' if changed else ' (no change)'}")
+
+
 def _done(line: str) -> int:
     print(line)
     return 0
@@ -232,4 +239,5 @@ VERBS = [
     ("close", [REF, (("--outcome",), {"required": True, "choices": OUTCOMES})], _close),
     ("reopen", [REF, (("--reason",), {})], _reopen),
     ("rerun", [(("submission",), {"type": int})], _rerun),
+    ("property", [REF, (("--uprn",), {"required": True, "metavar": "UPRN", "help": "'' for none"})], _property),
 ]

@@ -87,3 +87,78 @@ def test_no_address_and_a_tenancy_reference_only():
     found = read(text)
     assert found.postal_address is None and found.postcode is None and found.unsure_postcode is None
     assert found.name == "Jane Smith"
+
+
+# -- through the real worker: held, nothing printed, until a person confirms -------------------------------
+
+import datetime as dt  # noqa: E402
+
+from sqlalchemy import select  # noqa: E402
+
+import scheduler  # noqa: E402
+from casework.models import Case, Clock, OutboxMessage, Submission  # noqa: E402
+from casework.properties import import_stock, read_stock  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from tests.letters.conftest import set_mtime  # noqa: E402
+
+STOCK_CSV = """uprn,address_1,address_2,address_3,town,postcode,tenancy_ref,tenant_names
+300001,14 Weaver Close,,,Northam,NM3 4PQ,TR-30001,Jane Okafor
+300002,Flat 2,8 Ferry Road,,Northam,NM1 8BS,TR-30002,Amir Hassan
+"""
+COMPLAINT = ("I am writing to complain about the leak under my\nkitchen sink. It has been dripping for three weeks\n"
+             "and nobody has come to repair it.\n")  # as tests/letters/scans.py LETTER: a confident complaint
+LETTERS = {
+    # the home is in the stock list: printed at once
+    "2026-11-16_known.txt": f"Mrs Jane Okafor\n14 Weaver Close\nNortham\nNM3 4PQ\n\n16 November 2026\n\nDear Sir,\n{COMPLAINT}\nYours faithfully\nJane Okafor\n",
+    # well formed, but no such home: held
+    "2026-11-16_unknown.txt": f"Mr Tom Reed\n40 Weaver Close\nNortham\nNM3 4PQ\n\nDear Sir,\n{COMPLAINT}\nYours faithfully\nTom Reed\n",
+    # a tenancy reference and no address: held
+    "2026-11-16_reference.txt": f"Dear Sir,\nMy tenancy reference is TR-30002.\n{COMPLAINT}\nYours sincerely\nAmir Hassan\n",
+}
+
+
+def test_a_letter_whose_address_is_not_a_known_home_is_held_and_printed_only_once_a_person_confirms(tmp_path):
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    for name, text in LETTERS.items():
+        (letters / name).write_text(text)
+        set_mtime(letters / name, dt.datetime(2026, 11, 16, 10, 0, tzinfo=dt.UTC))
+    settings = Settings(var_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'intake.db'}",
+                        letters={"path": letters}, landlord={"name": "Riverside Housing Trust", "address": OWN})
+    service = scheduler.build(settings)
+    with service.db.transaction() as session:
+        import_stock(session, read_stock(STOCK_CSV))
+    service.run_once()
+    service.run_once()
+
+    def state():
+        with service.db.sessions() as session:
+            cases = {}
+            for submission in session.scalars(select(Submission)):
+                case = session.get(Case, submission.case_id)
+                rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)))
+                ack = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == "ack_stage1"))
+                cases[submission.filename.split("_")[1]] = (
+                    case.reference, case.status, case.held_reason, [r.postal_address for r in rows], case.category,
+                    case.property.uprn if case.property else None, ack.met_at is not None if ack else None)
+            return cases
+
+    seen = state()
+    assert seen["known.txt"][1:] == ("open", None, [["Mrs Jane Okafor", "14 Weaver Close", "Northam", "NM3 4PQ"]],
+                                     "complaint", "300001", True)
+    reference, status, reason, printed, category, home, met = seen["unknown.txt"]
+    assert (status, printed, home, met) == ("held", [], None, False)
+    assert "address to confirm: NM3 4PQ and the house number match no home in the stock list" in reason
+    reference, status, reason, printed, category, home, met = seen["reference.txt"]
+    assert (status, printed, home, met) == ("held", [], "300002", False)
+    assert "address to confirm: the letter gives no postal address; its tenancy reference points at the home" in reason
+
+    # a person confirms: the home (its address filled from the stock list), then releases: printed, clock met
+    casework = scheduler.build_casework(settings, service.db)
+    assert casework.set_property(reference, "300002", by="alice@riverside.example") is False  # already that home
+    casework.set_property(reference, "", by="alice@riverside.example")
+    assert casework.set_property(reference, "300002", by="alice@riverside.example") is True
+    casework.release(reference, by="alice@riverside.example")
+    service.run_once()
+    assert state()["reference.txt"][1:] == (
+        "open", None, [["Flat 2", "8 Ferry Road", "Northam", "NM1 8BS"]], "complaint", "300002", True)
