@@ -14,6 +14,11 @@ is printed (``layout_for``): every letter when the landlord sets ``letters.large
 letters of a case whose resident asked for it (``Adjustment.LARGE_PRINT``). The printer reads the case
 at print time rather than the row carrying a flag, so an adjustment recorded after a letter was queued
 but before it was printed is still honoured.
+
+The post room prints one batch file a day (``write_batch``): a cover sheet, then each letter's own PDF
+unchanged, for the letters printed between the day before's cut (``[letters] print_batch_time``) and
+this day's. Handing a letter to print is what meets its case's acknowledgement clock; being posted
+(``casework.operations.record_posted``) is recorded, and moves no clock.
 """
 
 from __future__ import annotations
