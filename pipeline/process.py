@@ -25,6 +25,7 @@ from casework import lifecycle
 from core.errors import UnreadableSubmission
 from casework.models import Case, CaseLink, Submission, utcnow
 from casework.policy import Policy
+from casework.status import postcodes_in
 from casework.properties import MatchedBy, PropertyMatch, match_property, stock_loaded
 from casework.references import References
 from core.settings import Settings
@@ -208,9 +209,10 @@ class Pipeline:
 def _home(session: Session, submission: Submission, message: ParsedMessage) -> PropertyMatch | None:
     """The landlord's home this message is about (casework.properties), for a letter or an email."""
     details = submission.details or {}
-    address = details.get("postal_address")
-    return match_property(session, address=address if isinstance(address, list) else None,
-                          postcode=details.get("postcode"), text=message.new_text or message.text or "",
+    address = details.get("postal_address") if isinstance(details.get("postal_address"), list) else None
+    written = sorted(postcodes_in(address))  # a logged contact's or the form's address: no postcode read apart
+    postcode = details.get("postcode") or (written[-1] if len(written) == 1 else None)
+    return match_property(session, address=address, postcode=postcode, text=message.new_text or message.text or "",
                           email=reply_address(message))
 
 

@@ -161,6 +161,12 @@ def _adjust(casework: Casework, ref: str, by: str, form) -> str:
     return "adjustments saved" if changed else "nothing changed in the adjustments"
 
 
+def _property(casework: Casework, ref: str, by: str, form) -> str:
+    uprn = _optional(form, "uprn")
+    changed = casework.set_property(ref, uprn, by=by)
+    return ("home set" if uprn else "home cleared") if changed else "nothing changed in the home"
+
+
 VERBS = [
     verb("assign", lambda c, ref, by, f: c.assign(ref, _text(f, "to"), by=by), "assigned"),
     verb("reclassify", lambda c, ref, by, f: c.reclassify(ref, _text(f, "category"), f.getlist("flags"), by=by),
@@ -169,6 +175,7 @@ VERBS = [
     verb("acknowledge", lambda c, ref, by, f: c.acknowledge(ref, _text(f, "channel"), by=by, on=_on(f)),
          "acknowledgement recorded"),
     verb("adjust", lambda c, ref, by, f: _adjust(c, ref, by, f), "adjustments saved"),
+    verb("property", _property, "home set"),
     verb("link", lambda c, ref, by, f: c.link(ref, _text(f, "other"), by=by), "linked"),
     verb("merge", lambda c, ref, by, f: c.merge(ref, _text(f, "into"), by=by), "merged"),
     verb("split", _split, "split"),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from casework.guards import find
 from casework.models import Attachment, Case, CaseEvent, OutboxMessage, Submission
+from casework.properties import same_home_cases
 from casework.queries import case_view
 from casework.vocabulary import (
     CLOSING_OUTCOMES, WINDOWS, Adjustment, CaseStatus, Category, Channel, EventAction, Flag, HazardStep, Language,
@@ -30,7 +31,7 @@ HAZARD_FLAGS = (Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD)
 DETAIL_KEYS = ("category", "flags", "reason", "assignee", "previous", "adjustments", "outcome", "kind", "channel",
                "outbox_status", "subject", "days", "new_due", "other", "into", "duplicate", "new_case", "from_case",
                "step", "note", "previous_note", "language", "previous_language", "reasons", "handler", "window",
-               "stage", "previous_reason", "previous_outcome", "error")
+               "stage", "previous_reason", "previous_outcome", "error", "uprn", "how", "address_filled")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -45,11 +46,20 @@ def case_page(session, reference: str, now: dt.datetime, zone: ZoneInfo) -> dict
         "category_words": CATEGORY_WORDS.get(case.category, case.category),
         "hazard": any(flag in case.flags for flag in HAZARD_FLAGS),
         **_how_to_write(case),
+        **_home(session, case),
         "messages": _messages(session, case),
         "classifications": [_classified(event) for event in events if event.action == EventAction.CLASSIFIED],
         "clocks": [_clock(clock, events, now) for clock in case.clocks],
         "trail": [_event(event, zone) for event in events],
     }
+
+
+def _home(session, case: Case) -> dict:
+    """The home (stock list) the case is about, and the other open cases about it, whatever their channel."""
+    home = case.property
+    return {"home": {"uprn": home.uprn, "address": home.lines} if home is not None else None,
+            "same_home": [{"reference": other.reference, "category": CATEGORY_WORDS.get(other.category, other.category),
+                           "status": other.status} for other in same_home_cases(session, case)]}
 
 
 def _how_to_write(case: Case) -> dict:
