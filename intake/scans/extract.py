@@ -26,11 +26,14 @@ SIGN_OFF = re.compile(
 NAME = re.compile(r"^(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Rev)\.?\s+)?[A-Z][A-Za-z'’.-]*(?:\s+[A-Z][A-Za-z'’.-]*){0,4}$")
 NOT_ADDRESS = re.compile(
     r"^(dear|re:|ref|our ref|your ref|tenancy|date|tel|phone|mobile|email|e-mail)\b|@|"
-    r"\b\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+    r"\b\d{1,2}(st|nd|rd|th)?\s+(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?|oct(ober)?|"
+    r"nov(ember)?|dec(ember)?)\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
     re.IGNORECASE,
 )
 LABEL = re.compile(r"^(from|address|sender|name)\s*:\s*", re.IGNORECASE)
 MAX_ADDRESS_LINES = 7
+ADDRESS_WORDS_WITH_A_STOP = 4
+COLUMN_GAP = re.compile(r"\s{3,}")
 MAX_ADDRESS_LINE_CHARS = 60
 
 
@@ -183,6 +186,7 @@ def _block_ending_at(lines: list[str], index: int, first: int, postcode: str, kn
             if blanks > 1:
                 break
             continue
+        line = _address_part(line)
         if not _plausible_line(line) or find_postcode(line, known) or SIGN_OFF.match(line) or len(block) >= MAX_ADDRESS_LINES:
             break
         blanks = 0
@@ -196,11 +200,23 @@ def _with_clean_postcode(line: str, postcode: str) -> str:
 
 
 def _plausible_line(line: str) -> bool:
-    return len(line) <= MAX_ADDRESS_LINE_CHARS and not NOT_ADDRESS.search(line) and not line.endswith((".", ":"))
+    """Short, no date, label or address-less keyword, and not a sentence (a full stop ends a sentence,
+    or a town written with one: "Northam." of four words or fewer)."""
+    if line.endswith(".") and len(line.split()) > ADDRESS_WORDS_WITH_A_STOP:
+        return False
+    return len(line) <= MAX_ADDRESS_LINE_CHARS and not NOT_ADDRESS.search(line) and not line.endswith(":")
+
+
+def _address_part(line: str) -> str:
+    """A typed line holding two columns (the address left, a date right, far apart): its address part."""
+    columns = COLUMN_GAP.split(line)
+    if len(columns) == 1:
+        return line
+    return next((column for column in columns if _plausible_line(column)), line)
 
 
 def _split_commas(block: list[str]) -> list[str]:
-    parts = [part.strip(" ,-") for line in block for part in line.split(",")]
+    parts = [part.strip(" ,.-") for line in block for part in line.split(",")]
     return [part for part in parts if part]
 
 

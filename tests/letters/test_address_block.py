@@ -4,9 +4,17 @@ a postcode well formed as written, or OCR-repaired only into one the stock list 
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
+import pytest
+from sqlalchemy import select
+
+import scheduler
+from casework.models import Case, Clock, OutboxMessage, Submission
+from casework.properties import import_stock, read_stock
+from core.settings import Settings
 from intake.scans.extract import letter_facts
+from tests.letters.conftest import set_mtime
 
 OWN = ["Riverside Housing Trust", "2 Canal Street", "Northam", "NM1 2AB"]
 STOCK = {"NM3 4PQ", "WB6 3LS", "NM1 8BS", "NM5 0SL"}
@@ -91,16 +99,6 @@ def test_no_address_and_a_tenancy_reference_only():
 
 # -- through the real worker: held, nothing printed, until a person confirms -------------------------------
 
-import datetime as dt  # noqa: E402
-
-from sqlalchemy import select  # noqa: E402
-
-import scheduler  # noqa: E402
-from casework.models import Case, Clock, OutboxMessage, Submission  # noqa: E402
-from casework.properties import import_stock, read_stock  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from tests.letters.conftest import set_mtime  # noqa: E402
-
 STOCK_CSV = """uprn,address_1,address_2,address_3,town,postcode,tenancy_ref,tenant_names
 300001,14 Weaver Close,,,Northam,NM3 4PQ,TR-30001,Jane Okafor
 300002,Flat 2,8 Ferry Road,,Northam,NM1 8BS,TR-30002,Amir Hassan
@@ -162,3 +160,13 @@ def test_a_letter_whose_address_is_not_a_known_home_is_held_and_printed_only_onc
     service.run_once()
     assert state()["reference.txt"][1:] == (
         "open", None, [["Flat 2", "8 Ferry Road", "Northam", "NM1 8BS"]], "complaint", "300002", True)
+
+
+def test_a_street_that_starts_like_a_month_and_a_town_with_a_full_stop_stay_in_the_block():
+    text = "5 Marsh End Cottages,\nMarsh End,\nNortham.\nNM7 2RQ\n\n30/11/2026\n\nDear Sir,\nThe mould.\n"
+    assert read(text, known=()).postal_address == ["5 Marsh End Cottages", "Marsh End", "Northam", "NM7 2RQ"]
+
+
+def test_a_date_typed_far_to_the_right_of_an_address_line_is_left_out():
+    text = "3 Quarry bank\n   Westbrook                       Tues 1st Dec\n        WB9 7XA\n\nDear Riverside\nThe switch.\n"
+    assert read(text, known=()).postal_address == ["3 Quarry bank", "Westbrook", "WB9 7XA"]
