@@ -52,10 +52,12 @@ class Service:
 
     def run_once(self) -> dict[str, int]:
         """Every job once, draining each: what `intake run --once`, the tests and the demo use."""
+        items = _drain(self.runner.run_once)
+        queued_by = utcnow()  # everything processing queued; a row tried and rescheduled waits for the next run
         return {
-            "items": _drain(self.runner.run_once),
-            "sent": _drain(self.sender.run_once),
-            "printed": _drain(self.printer.run_once),
+            "items": items,
+            "sent": _drain(lambda: self.sender.run_once(due_by=queued_by)),
+            "printed": _drain(lambda: self.printer.run_once(due_by=queued_by)),
             "clocks": watch_clocks(self.db),
         }
 

@@ -76,22 +76,25 @@ class OutboxSender:
         self.max_backoff = max_backoff or dt.timedelta(seconds=settings.max_backoff_seconds)
         self.policy = policy or Policy(PolicySettings())
 
-    def run_once(self, now: dt.datetime | None = None) -> int:
-        """Requeue stale claims, claim a batch of due rows and try each; returns how many it tried."""
+    def run_once(self, now: dt.datetime | None = None, due_by: dt.datetime | None = None) -> int:
+        """Requeue stale claims, claim a batch of rows due by ``due_by`` (default: now) and try each;
+        returns how many it tried. A drain passes its start as ``due_by``, so a row it tried and
+        rescheduled is not tried again in the same drain, however long the drain takes."""
         self.requeue_stale(now)
-        claimed = self.claim(now)
+        claimed = self.claim(now, due_by)
         for outbox_id in claimed:
             self.attempt(outbox_id, now)
         return len(claimed)
 
     # -- claiming ---------------------------------------------------------------------------------
 
-    def claim(self, now: dt.datetime | None = None) -> list[int]:
+    def claim(self, now: dt.datetime | None = None, due_by: dt.datetime | None = None) -> list[int]:
         at = now or utcnow()
+        due = min(due_by, at) if due_by is not None else at
         with self.db.transaction() as session:
             if self.db.is_postgresql:
-                return self._claim_skip_locked(session, at)
-            return self._claim_conditionally(session, at)
+                return self._claim_skip_locked(session, at, due)
+            return self._claim_conditionally(session, at, due)
 
     def _due(self, now: dt.datetime):
         return (
@@ -103,14 +106,14 @@ class OutboxSender:
             .limit(self.settings.batch_size)
         )
 
-    def _claim_skip_locked(self, session: Session, now: dt.datetime) -> list[int]:
-        ids = list(session.scalars(self._due(now).with_for_update(skip_locked=True)))
+    def _claim_skip_locked(self, session: Session, now: dt.datetime, due: dt.datetime) -> list[int]:
+        ids = list(session.scalars(self._due(due).with_for_update(skip_locked=True)))
         if ids:
             session.execute(self._claim_statement(now).where(OutboxMessage.id.in_(ids)))
         return ids
 
-    def _claim_conditionally(self, session: Session, now: dt.datetime) -> list[int]:
-        candidates = list(session.scalars(self._due(now)))
+    def _claim_conditionally(self, session: Session, now: dt.datetime, due: dt.datetime) -> list[int]:
+        candidates = list(session.scalars(self._due(due)))
         return [outbox_id for outbox_id in candidates if self._claim_one(session, outbox_id, now)]
 
     def _claim_one(self, session: Session, outbox_id: int, now: dt.datetime) -> bool:
