@@ -15,7 +15,7 @@ import pytest
 
 from classifier.rules import issue_date_in, rule_flags
 from classifier.text import MAX_CLASSIFIED_CHARS, prepare
-from pipeline.runner import OverBudget, time_budget
+from pipeline.budget import OverBudget, time_budget
 from text.quoting import split_reply
 
 pytestmark = pytest.mark.timeout(60)

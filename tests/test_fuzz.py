@@ -15,7 +15,7 @@ from classifier.rules import issue_date_in, rule_flags
 from classifier.text import prepare
 from core.errors import UnreadableSubmission
 from intake.parse import parse_message
-from pipeline.runner import time_budget
+from pipeline.budget import time_budget
 from text.quoting import split_reply
 
 BUDGET_SECONDS = 10  # [limits] processing_seconds' default
