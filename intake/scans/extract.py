@@ -122,11 +122,6 @@ def _last_candidate(line: str) -> re.Match[str] | None:
     return matches[-1]
 
 
-def normalise_postcode(match: re.Match[str]) -> str:
-    """The candidate as written, upper case, one space between its two parts."""
-    return f"{match.group('outward').upper()} {match.group('inward').upper()}"
-
-
 # -- where the address is ------------------------------------------------------------------------
 
 
