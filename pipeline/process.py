@@ -38,6 +38,7 @@ from pipeline.decide import CaseFacts, Decision, FollowUp, MatchedCase, decide, 
 from pipeline.scan_steps import record_scanning_lag
 from pipeline.matching import Match, match_case
 from intake.message import ParsedMessage
+from pipeline.budget import time_budget
 from pipeline.read import read_submission
 from responders.correspondence import Correspondence
 from responders.outbox import is_own_message_id
@@ -58,7 +59,8 @@ class Pipeline:
         """Take a stored submission to its disposition; the caller owns the transaction."""
         now = now or utcnow()
         try:
-            message = read_submission(submission, self.settings)
+            with self._budget():
+                message = read_submission(submission, self.settings)
         except UnreadableSubmission as exc:  # no retry will help: it waits for a person
             return _dispose(submission, Disposition.FAILED, f"could not be read: {exc}", now)
         _note_facts(submission, message)
@@ -192,7 +194,13 @@ class Pipeline:
         return None
 
     def _classify(self, message: ParsedMessage) -> Classification:
-        return self.classifier.classify(message.subject, message.new_text)
+        with self._budget():
+            return self.classifier.classify(message.subject, message.new_text)
+
+    def _budget(self):
+        """Reading and classifying a message each run under ``[limits] processing_seconds``; OverBudget
+        goes up to the runner, which sets the message aside. Only these steps: never database work."""
+        return time_budget(self.settings.limits.processing_seconds)
 
     def _acknowledge(self, session: Session, case: Case, submission: Submission, message: ParsedMessage,
                      decision: Decision) -> None:

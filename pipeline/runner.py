@@ -9,8 +9,9 @@ Bounded work per message. Processing one submission is three steps:
    at work on it now, not a death: the submission is left to it (so several workers racing for one
    message never count each other as deaths, and a crashed worker's message is taken up at once);
 2. the processing transaction: the claim (its first write, so two workers never process one
-   submission) takes the count back off; reading, quoting and classifying run under the time budget
-   (``time_budget``); the case, its events and its outbox rows commit together;
+   submission) takes the count back off; reading (parsing, quoting) and classifying run under the time
+   budget (``pipeline.budget``, set by the pipeline around those steps alone, never database work);
+   the case, its events and its outbox rows commit together;
 3. a failure or an over-budget message is recorded in a transaction of its own.
 So a worker killed mid-processing leaves its attempt counted, and a message that kills every worker
 stops the queue at most ``set_aside_after_deaths`` times. A set-aside submission is ``failed`` with a
@@ -39,7 +40,7 @@ from casework.models import Submission, utcnow
 from casework.operations import record_poll
 from casework.vocabulary import Disposition
 from intake.items import RawItem, Source
-from pipeline.budget import OverBudget, time_budget
+from pipeline.budget import OverBudget
 from pipeline.process import Pipeline
 
 log = logging.getLogger(__name__)
@@ -124,8 +125,7 @@ class Runner:
                 if not _claim(session, submission_id):
                     self._forget_start(submission_id)
                     return None
-                with time_budget(self.limits.processing_seconds):
-                    return self.pipeline.process(session, session.get(Submission, submission_id))
+                return self.pipeline.process(session, session.get(Submission, submission_id))
         except OverBudget:
             log.error("submission %s took longer than its %gs budget: set aside", submission_id,
                       self.limits.processing_seconds)

@@ -107,3 +107,38 @@ def test_work_within_the_budget_is_never_interrupted_afterwards():
         result = sum(range(1000))
     time.sleep(0.5)  # the timer was disarmed when the block ended
     assert result == 499500
+
+
+def test_a_message_whose_reading_overruns_the_budget_is_set_aside_and_the_next_is_answered(make_settings, tmp_path):
+    """Through the real runner and pipeline: the classifier is made to hang on one message (a fault
+    injected, standing in for a slow case nobody foresaw); that message is set aside with its reason,
+    nothing of it is half-written, and the message behind it is processed and acknowledged."""
+    import scheduler
+    from sqlalchemy import func, select
+
+    from casework.models import Case, OutboxMessage, Submission
+    from tests.mail import deliver, make_mail, new_maildir
+
+    maildir = new_maildir(tmp_path / "maildir")
+    deliver(maildir, make_mail("Slow Sam <sam@example.net>", "Leak", "HANG my kitchen tap is leaking, can someone come?"))
+    deliver(maildir, make_mail("Quick Kim <kim@example.net>", "Leak", "My bathroom tap is leaking, can someone come?"))
+    service = scheduler.build(make_settings(maildir=[{"name": "mailbox", "path": maildir}],
+                                            limits={"processing_seconds": 0.5}))
+    classifier = service.runner.pipeline.classifier
+    real = classifier.classify
+
+    def hangs_on_one(subject, text):
+        while "HANG" in text:  # a pure-Python loop: interrupted in any thread
+            pass
+        return real(subject, text)
+
+    classifier.classify = hangs_on_one
+    service.run_once()
+
+    with service.db.sessions() as session:
+        slow, quick = session.scalars(select(Submission).order_by(Submission.id)).all()
+        assert (slow.disposition, slow.error, slow.case_id) == ("failed", None, None)
+        assert "took longer than the 0.5 s budget" in slow.reason
+        assert quick.disposition in ("accepted", "held") and quick.case_id is not None
+        assert session.scalar(select(func.count(Case.id))) == 1
+        assert session.scalar(select(OutboxMessage.to_address)) == "kim@example.net"
