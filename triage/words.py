@@ -50,4 +50,6 @@ ACTION_WORDS = {
     EventAction.SPLIT: "split", EventAction.CLOCK_EXTENDED: "clock extended", EventAction.RESPONDED: "response recorded",
     EventAction.HAZARD_STEP: "Awaab's Law step", EventAction.CLOSED: "closed", EventAction.REOPENED: "reopened",
     EventAction.RERUN: "re-run requested", EventAction.ADJUSTMENTS_CHANGED: "adjustments or language changed",
+    EventAction.OUTBOX_REQUEUED: "sending retried", EventAction.ACKNOWLEDGEMENT_AT_RISK: "acknowledgement at risk",
+    EventAction.PROPERTY_SET: "home set", EventAction.LETTER_POSTED: "letter posted",
 }
