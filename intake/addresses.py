@@ -25,7 +25,7 @@ from email.errors import InvalidHeaderDefect
 from email.headerregistry import Address
 from email.message import Message
 
-from text.decoding import guess_text
+from intake.headers import raw_values
 
 MAX_ADDRESS = 254  # RFC 5321: the longest forward-path is 256 octets with its angle brackets
 _FOLD = re.compile(r"\r\n|\r|\n")
@@ -61,7 +61,7 @@ def read_addresses(msg: Message) -> Addresses:
 
 
 def _field(msg: Message, name: str) -> _Field:
-    values = [value for value in _raw_values(msg, name) if value.strip()]
+    values = [value for value in raw_values(msg, name) if value.strip()]
     if not values:
         return _Field()
     if len(values) > 1:
@@ -121,20 +121,6 @@ def _name(address: Address) -> str | None:
 def _unfold(value: str) -> str:
     """RFC 5322 unfolding: remove the line breaks, keep the whitespace that follows them."""
     return _FOLD.sub("", value)
-
-
-def _raw_values(msg: Message, name: str) -> list[str]:
-    wanted = name.lower()
-    return [_raw_8bit(str(value)) for key, value in msg.raw_items() if str(key).lower() == wanted]
-
-
-def _raw_8bit(text: str) -> str:
-    """compat32 keeps undecoded 8-bit header bytes as surrogates: decode them for real."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return guess_text(text.encode("utf-8", "surrogateescape"))
 
 
 def _count(n: int) -> str:

@@ -23,6 +23,7 @@ from email.message import Message
 
 from core.errors import UnreadableSubmission
 from intake.addresses import read_addresses
+from intake.headers import raw_8bit, raw_values
 from intake.message import ParsedAttachment, ParsedMessage
 from text.quoting import split_reply
 from text.decoding import charset_label, note_defect, decode_bytes, guess_text, html_to_text
@@ -42,19 +43,10 @@ def decode_header(value: str | None, defects: list[str] | None = None) -> str:
     """Unfold a header and decode RFC 2047 words and raw 8-bit bytes."""
     if value is None:
         return ""
-    text = _raw_8bit(str(value))
+    text = raw_8bit(str(value))
     text = re.sub(r"\r?\n[ \t]*", " ", text)
     text = _BETWEEN_WORDS.sub(r"\1\2", text)
     return _ENCODED_WORD.sub(lambda m: _decode_word(m, defects), text).strip()
-
-
-def _raw_8bit(text: str) -> str:
-    """compat32 keeps undecoded 8-bit header bytes as surrogates: decode them for real."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return guess_text(text.encode("utf-8", "surrogateescape"))
 
 
 def _decode_word(match: re.Match, defects: list[str] | None) -> str:
@@ -74,19 +66,13 @@ def _headers(msg: Message, defects: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple((str(k).lower(), decode_header(v, defects)) for k, v in msg.raw_items())
 
 
-def _raw_values(msg: Message, name: str) -> list[str]:
-    """Header values as written: msg.get() would turn raw 8-bit bytes into replacement marks."""
-    wanted = name.lower()
-    return [_raw_8bit(str(v)) for k, v in msg.raw_items() if str(k).lower() == wanted]
-
-
 def _raw_header(msg: Message, name: str) -> str | None:
-    return next(iter(_raw_values(msg, name)), None)
+    return next(iter(raw_values(msg, name)), None)
 
 
 def _addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
     try:
-        pairs = email.utils.getaddresses(_raw_values(msg, name))
+        pairs = email.utils.getaddresses(raw_values(msg, name))
     except Exception:  # the stdlib's address parser has raised on hostile input before
         note_defect(defects, f"the {name} header could not be parsed")
         return []
@@ -273,7 +259,7 @@ def _filename(part: Message, defects: list[str]) -> str | None:
 def _raw_filename(part: Message) -> str | None:
     for key, value in part.raw_items():
         if key.lower() in ("content-disposition", "content-type"):
-            found = re.search(r'\b(?:file)?name\s*=\s*"?([^";\r\n]+)', _raw_8bit(str(value)), re.I)
+            found = re.search(r'\b(?:file)?name\s*=\s*"?([^";\r\n]+)', raw_8bit(str(value)), re.I)
             if found:
                 return found.group(1).strip()
     return None
