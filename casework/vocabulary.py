@@ -130,6 +130,7 @@ class EventAction(StrEnum):
     OUTBOX_REQUEUED = "outbox_requeued"
     ADJUSTMENTS_CHANGED = "adjustments_changed"  # the resident's reasonable adjustments, set or changed
     LETTER_POSTED = "letter_posted"  # a printed letter recorded as posted by the post room
+    SUBJECT_ACCESS_EXPORTED = "subject_access_exported"  # what is held about the resident, exported for a SAR
 
 
 class Adjustment(StrEnum):

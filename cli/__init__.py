@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from cli import case, print_room, report, stock, web
+from cli import case, doctor, print_room, records, report, stock, web
 from core.errors import IntakeError
 from core.settings import Settings, load_settings
 
@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_parser(commands)
     print_room.add_parser(commands)
     stock.add_parser(commands)
+    doctor.add_parser(commands)
+    records.add_parsers(commands)
     web.add_parsers(commands)
     return parser
 

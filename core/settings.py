@@ -254,6 +254,27 @@ class LimitsSettings(Section):
     stalled_after_seconds: float = Field(default=60.0, gt=0)
 
 
+class WorkersSettings(Section):
+    """Several workers, on one machine or several (issue 16): one poller per source by a lease in the
+    database. Owned by the leases work; see core/leases.py."""
+
+    lease_seconds: float = Field(default=60.0, gt=0)  # a holder that has not renewed for this long is taken over
+
+
+class AlertSettings(Section):
+    """Alert emails to the people who run the service (issue 16): a source silent too long, an
+    acknowledgement clock about to be missed, the outbox failing. Owned by the health work."""
+
+    to: str | None = None  # None: no alert emails (the log, /metrics and `intake doctor` still tell)
+
+
+class RetentionSettings(Section):
+    """How long records are kept (issue 16): closed cases and their raw messages are deleted after
+    ``closed_case_years``. Owned by the retention work; see casework/retention.py."""
+
+    closed_case_years: int = Field(default=6, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", env_nested_delimiter="__", extra="forbid")
 
@@ -275,6 +296,10 @@ class Settings(BaseSettings):
     figures: FiguresSettings = FiguresSettings()
     public: PublicSettings = PublicSettings()
     limits: LimitsSettings = LimitsSettings()
+    workers: WorkersSettings = WorkersSettings()
+    alerts: AlertSettings = AlertSettings()
+    retention: RetentionSettings = RetentionSettings()
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line (never message text)
     templates_dir: Path | None = None  # None: the templates/ folder shipped with the service
 
     @field_validator("log_level")

@@ -52,4 +52,5 @@ ACTION_WORDS = {
     EventAction.RERUN: "re-run requested", EventAction.ADJUSTMENTS_CHANGED: "adjustments or language changed",
     EventAction.OUTBOX_REQUEUED: "sending retried", EventAction.ACKNOWLEDGEMENT_AT_RISK: "acknowledgement at risk",
     EventAction.PROPERTY_SET: "home set", EventAction.LETTER_POSTED: "letter posted",
+    EventAction.SUBJECT_ACCESS_EXPORTED: "subject access request exported",
 }
