@@ -19,8 +19,10 @@ install_debian_packages() {
   missing=$(missing_packages | tr '\n' ' ')
   if [ -n "${missing// }" ]; then
     echo "setup: installing Debian packages: $missing"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq $missing >/dev/null
+    # Another apt run (unattended-upgrades on a new machine) may hold the package lock: wait for it
+    # (up to ten minutes) rather than fail at once.
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null
   fi
 }
 

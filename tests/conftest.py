@@ -17,7 +17,8 @@ from tests.dovecot import Dovecot
 from tests.smtp_server import SmtpTestServer
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+FIXTURES = REPO / "tests" / "fixtures"
+REAL_MAIL = FIXTURES / "real-mail"  # public test suites' messages; SOURCES.md names each file's origin and licence
 POSTGRES_SERVER = os.environ.get("INTAKE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

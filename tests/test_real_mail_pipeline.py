@@ -1,4 +1,4 @@
-"""Every message in shared/corpus/real-mail goes through the worker without crashing it: each is
+"""Every message in tests/fixtures/real-mail goes through the worker without crashing it: each is
 accepted, held, discarded or failed, with its raw bytes stored."""
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import scheduler
 from core.settings import Settings
 from casework.models import Submission
 from casework.vocabulary import Disposition
-from tests.conftest import SHARED
+from tests.conftest import REAL_MAIL
 from tests.mail import deliver, new_maildir
-
-REAL_MAIL = SHARED / "corpus" / "real-mail"
 
 
 def test_every_real_world_message_gets_a_disposition_and_keeps_its_bytes(tmp_path, sqlite_url):

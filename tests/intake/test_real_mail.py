@@ -1,7 +1,7 @@
-"""Every real-world message in the shared corpus parses, and known robots are recognised.
+"""Every real-world message in the corpus parses, and known robots are recognised.
 
-The corpus lives beside the repository (../shared/corpus/real-mail): CI clones the repo with
-shared/ next to it. A missing corpus is a failure, not a skip: this test is our robustness proof.
+The corpus is in the repository (tests/fixtures/real-mail, with SOURCES.md naming every file's
+origin and licence). A missing corpus is a failure, not a skip: this test is our robustness proof.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from intake.autoreply import detect_auto_reply
 from intake.dedupe import dedupe_key
 from intake.parse import parse_message
 
-CORPUS = Path(__file__).parents[3] / "shared" / "corpus" / "real-mail"
+from tests.conftest import REAL_MAIL as CORPUS
 
 KNOWN_AUTO_REPLIES = [
     "zammad-mail033-undelivered-mail-returned-to-sender.eml",
