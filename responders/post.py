@@ -1,6 +1,6 @@
 """Acknowledgements by post: letter templates, outbox rows with channel "letter", and the printer.
 
-The wording lives in ``templates/letter/<kind>.txt`` (first line: the heading; the rest: the body),
+The wording lives in ``responders/templates/letter/<kind>.txt`` (first line: the heading; the rest: the body),
 rendered by the same sandboxed, StrictUndefined environment as the emails (``TemplateSet.env``)
 with the same context (``acknowledgement_context``). ``enqueue_letter`` adds the row in the caller's
 transaction. ``LetterPrinter`` claims queued letter rows exactly as the email sender claims email
@@ -8,7 +8,7 @@ rows, lays each out as an A4 PDF for a DL window envelope and writes it atomical
 print-queue folder as ``<reference>-<kind>-<outbox id>.pdf``. A re-print after a crash rewrites
 the same file name, so the post room never sees two copies of one letter.
 
-A Welsh case's letter comes from ``templates/cy/letter/<kind>.txt`` (bilingual, Welsh first) and its
+A Welsh case's letter comes from ``responders/templates/cy/letter/<kind>.txt`` (bilingual, Welsh first) and its
 reference and date lines are printed in Welsh and English. Large print is decided per letter when it
 is printed (``layout_for``): every letter when the landlord sets ``letters.large_print``, else the
 letters of a case whose resident asked for it (``Adjustment.LARGE_PRINT``). The printer reads the case

@@ -1,6 +1,6 @@
 """Acknowledgement templates: the context they get, rendering, and a check of every template.
 
-Templates live in ``templates/email/<kind>/`` as ``subject.txt``, ``body.txt`` and ``body.html``,
+Templates live in ``responders/templates/email/<kind>/`` as ``subject.txt``, ``body.txt`` and ``body.html``,
 one folder per AckKind. Managers edit them, so they run in Jinja2's sandbox, a missing variable is
 an error (StrictUndefined) rather than a silent blank, and HTML is autoescaped: what a resident
 wrote (their name, the excerpt of their message, their subject) can never become markup.
@@ -40,7 +40,7 @@ from casework.models import Case
 from core.settings import LandlordSettings, PolicySettings
 from casework.vocabulary import AckKind, Category, ClockKind, Language
 
-TEMPLATES_DIR = Path(__file__).parents[1] / "templates"
+TEMPLATES_DIR = Path(__file__).parent / "templates"  # shipped in the package (a wheel has no top-level folders)
 PARTS = ("subject.txt", "body.txt", "body.html")
 DEFAULT_ZONE = ZoneInfo(PolicySettings().timezone)  # for callers that cannot reach the policy
 

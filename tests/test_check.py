@@ -58,7 +58,7 @@ def test_a_policy_that_breaches_the_code_is_one_line_and_exits_1(tmp_path):
 
 def test_a_broken_template_is_one_line_naming_it_and_exits_1(tmp_path):
     templates = tmp_path / "templates"
-    shutil.copytree(REPO / "templates", templates)
+    shutil.copytree(REPO / "responders" / "templates", templates)
     (templates / "email" / "neutral" / "subject.txt").write_text("{{ no_such_thing }}\n")
     result = intake_check(tmp_path, f'templates_dir = "{templates}"\n')
     [line] = problems(result)
