@@ -129,6 +129,11 @@ class Case(Base):
     adjustments: Mapped[list[str]] = mapped_column(default=list)  # Adjustment values
     adjustment_note: Mapped[str | None] = mapped_column(Text)  # e.g. which language, what else helps
     language: Mapped[str | None] = mapped_column(String(8))  # a Language; None: English
+    # Check markers (issue 13): every weaker-signal flag the classifier raised on this case (Flag values,
+    # sorted) that was not an urgent flag. A check neither holds the case nor moves it up the queue; the
+    # CLASSIFIED event that raised it names the rules that fired, and a person's later reclassification
+    # confirms (the flag is set) or dismisses it (pipeline/checks.py reads which).
+    checks: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="case")
     clocks: Mapped[list[Clock]] = relationship(back_populates="case", cascade="all, delete-orphan", order_by="Clock.due_at")
@@ -236,6 +241,20 @@ class SourceCheckpoint(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Lease(Base):
+    """A job only one worker may run at a time (polling one source, the clocks, the print batch): which
+    worker holds it and until when. Invariant: it is taken, renewed and taken over only by one atomic
+    statement each (casework/leases.py), so two workers never both believe they hold it."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)  # "source:<name>", "clocks", "print-batch"
+    holder: Mapped[str] = mapped_column(String(100))  # core.workers.worker_id(): host:pid
+    acquired_at: Mapped[dt.datetime]  # when this holder took it
+    renewed_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]  # renewed_at + [workers] lease_seconds: after this, any worker may take it
 
 
 class LabelCorrection(Base):
