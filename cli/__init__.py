@@ -8,27 +8,92 @@ import logging
 import sys
 from pathlib import Path
 
-from cli import case, doctor, print_room, records, report, stock, web
+from cli import case, doctor, migrate, print_room, records, report, stock, web
 from core.errors import IntakeError
 from core.settings import Settings, load_settings
 
 log = logging.getLogger("intake")
 
 
+# Exit statuses (README "Settings mistakes and exit codes"); argparse exits 2 itself for a wrong command line.
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran and found a fault (check, doctor), or something outside failed (database, folder)
+EXIT_REFUSED = 2  # the request is wrong: a setting, the command line, an unknown reference, a refused step
+EXIT_NO_SOURCE = 3  # `run --once` ran but every source failed
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports it
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command. Invariant: a mistake in the settings or the command line, an unreachable
+    database, a folder that cannot be written and Ctrl-C each print one line (``intake: ...``) and
+    exit with the status above, never a traceback; anything else is a bug and keeps its traceback."""
+    settings: Settings | None = None
     try:
+        args = _parser().parse_args(argv)
         settings = load_settings(args.config)
         _configure_logging(settings.log_level)
         return args.handler(args, settings)
     except IntakeError as exc:
         print(f"intake: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("intake: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        failure = _outside_failure(exc, settings)
+        if failure is None:
+            raise
+        print(f"intake: {failure}", file=sys.stderr)
+        return EXIT_FAILED
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _outside_failure(exc: Exception, settings: Settings | None) -> str | None:
+    """One line for a failure outside the service (the database cannot be reached or opened, a folder
+    cannot be written), or None for anything else. The database's own first line says why (connection
+    refused, unable to open the file); a statement's parameters are never in it (``hide_parameters``)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if isinstance(exc, (OperationalError, InterfaceError)) and settings is not None:
+        reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+        return f"cannot use the database {_shown_url(settings.resolved_database_url)}: {reason}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        where = " (var_dir)" if settings is not None and _under(exc.filename, settings.var_dir) else ""
+        return f"cannot use {exc.filename}{where}: {exc.strerror or type(exc).__name__}"
+    return None
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _under(filename, folder: Path) -> bool:
+    try:
+        return Path(filename).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _configure_logging(level: str, log_format: str = "text", stream=None) -> logging.Handler:
+    """The root logger at ``level`` ("INFO"...), writing to ``stream`` (stderr) as text lines or, with
+    ``log_format = "json"``, one JSON object per line (``core.logs.JsonFormatter``). Called again (tests
+    run several commands in one process), it replaces the handler it installed before, never another."""
+    from core.logs import JsonFormatter
+
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "intake_handler", False)]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.intake_handler = True
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step on every command
+    return handler
+
+
+TEXT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,9 +118,23 @@ def _parser() -> argparse.ArgumentParser:
     print_room.add_parser(commands)
     stock.add_parser(commands)
     doctor.add_parser(commands)
+    migrate.add_parser(commands)
     records.add_parsers(commands)
     web.add_parsers(commands)
+    _config_after_any_command(parser)
     return parser
+
+
+def _config_after_any_command(parser: argparse.ArgumentParser) -> None:
+    """``--config`` accepted after a command too (``intake run --config x.toml``), at every level.
+    argparse has no public walk over subcommands, hence ``_actions``. SUPPRESS: a command that is not
+    given it leaves the value given before the command (or None) alone."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in {id(sub): sub for sub in action.choices.values()}.values():
+                command.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                                     help="a TOML settings file (also INTAKE_CONFIG)")
+                _config_after_any_command(command)
 
 
 def _run(args, settings: Settings) -> int:

@@ -45,22 +45,22 @@ class PolicySettings(Section):
     closure_days: list[dt.date] = []
     closing_time: dt.time | None = None  # receipt after this counts as the next working day
     timezone: str = "Europe/London"
-    stage1_ack_days: int = 5
-    stage1_response_days: int = 10
+    stage1_ack_days: int = Field(default=5, ge=0)
+    stage1_response_days: int = Field(default=10, ge=0)
     stage1_response_from: Literal["acknowledgement", "receipt"] = "acknowledgement"
-    stage1_extension_days: int = 10
-    stage2_ack_days: int = 5
-    stage2_response_days: int = 20
-    stage2_extension_days: int = 20
-    time_limit_months: int = 12
-    emergency_hazard_hours: int = 24
-    damp_mould_investigation_days: int = 10
-    damp_mould_summary_days: int = 3  # written summary, working days after the investigation concludes
-    damp_mould_safe_days: int = 5  # made safe, working days after the investigation concludes
-    frontline_resolution_days: int = 0  # an informal step before stage 1 (the Code bans it)
+    stage1_extension_days: int = Field(default=10, ge=0)
+    stage2_ack_days: int = Field(default=5, ge=0)
+    stage2_response_days: int = Field(default=20, ge=0)
+    stage2_extension_days: int = Field(default=20, ge=0)
+    time_limit_months: int = Field(default=12, ge=0)
+    emergency_hazard_hours: int = Field(default=24, ge=0)
+    damp_mould_investigation_days: int = Field(default=10, ge=0)
+    damp_mould_summary_days: int = Field(default=3, ge=0)  # written summary, working days after the investigation concludes
+    damp_mould_safe_days: int = Field(default=5, ge=0)  # made safe, working days after the investigation concludes
+    frontline_resolution_days: int = Field(default=0, ge=0)  # an informal step before stage 1 (the Code bans it)
     escalation_requires_reasons: bool = False
-    escalation_window_days: int | None = None  # calendar days after stage 1 response
-    auto_close_after_days: int | None = None  # working days after stage 1 outcome
+    escalation_window_days: int | None = Field(default=None, ge=0)  # calendar days after stage 1 response
+    auto_close_after_days: int | None = Field(default=None, ge=0)  # working days after stage 1 outcome
 
     @field_validator("timezone")
     @classmethod
@@ -74,16 +74,107 @@ class PolicySettings(Section):
         return value
 
 
+def read_secret_file(path: Path, setting: str) -> str:
+    """A secret kept in a file (a container's /run/secrets/...), without the newline editors add.
+    Raises ValueError naming the setting when the file cannot be read or holds nothing."""
+    try:
+        secret = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ValueError(f"{setting}: cannot read {path} ({reason})") from None
+    if not secret:
+        raise ValueError(f"{setting}: {path} is empty")
+    return secret
+
+
+def secret_from(section: BaseModel, name: str, *, required: bool) -> None:
+    """``name`` given inline or as ``name_file`` (read now, into ``name``): never both; if required, one."""
+    inline, path = getattr(section, name), getattr(section, f"{name}_file")
+    if inline is not None and path is not None:
+        raise ValueError(f"give {name} or {name}_file, not both")
+    if path is not None:
+        setattr(section, name, read_secret_file(path, f"{name}_file"))
+    elif inline is None and required:
+        raise ValueError(f"{name} (or {name}_file) is required")
+
+
+class OAuth2Settings(Section):
+    """What both providers need to hand out access tokens for XOAUTH2 (core/oauth.py).
+
+    Invariant: after validation ``client_secret`` holds the secret (read from ``client_secret_file``
+    when given that way). A token is renewed once fewer than ``refresh_minutes`` of its life remain; a
+    secret or refresh token with an ``*_expires_on`` date within ``warn_days`` is warned about (log,
+    `intake doctor`, /metrics, the staff app's operations page)."""
+
+    client_id: str
+    client_secret: str | None = Field(default=None, repr=False)
+    client_secret_file: Path | None = None
+    secret_expires_on: dt.date | None = None  # Entra ID shows it beside the secret; Google's rarely expire
+    refresh_minutes: float = Field(default=5.0, gt=0)
+    warn_days: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _read_client_secret(self) -> OAuth2Settings:
+        secret_from(self, "client_secret", required=True)
+        return self
+
+
+class MicrosoftOAuth2Settings(OAuth2Settings):
+    """Microsoft 365: an Entra ID app with the client-credentials grant (an application mailbox: the
+    app has IMAP.AccessAsApp / SMTP.SendAsApp and an Exchange service principal for the mailbox)."""
+
+    provider: Literal["microsoft"]
+    tenant_id: str
+    authority: str | None = None  # None: https://login.microsoftonline.com/<tenant_id>; must be https
+    scopes: list[str] = ["https://outlook.office365.com/.default"]
+
+    @property
+    def authority_url(self) -> str:
+        return self.authority or f"https://login.microsoftonline.com/{self.tenant_id}"
+
+
+class GoogleOAuth2Settings(OAuth2Settings):
+    """Gmail / Google Workspace: a refresh token the mailbox's owner granted once (scope
+    https://mail.google.com/), exchanged at ``token_url`` for access tokens. Invariant: after
+    validation ``refresh_token`` holds it (read from ``refresh_token_file`` when given that way)."""
+
+    provider: Literal["google"]
+    refresh_token: str | None = Field(default=None, repr=False)
+    refresh_token_file: Path | None = None
+    refresh_token_expires_on: dt.date | None = None  # e.g. seven days on for an app still in "testing"
+    token_url: str = "https://oauth2.googleapis.com/token"
+    scopes: list[str] = ["https://mail.google.com/"]
+
+    @model_validator(mode="after")
+    def _read_refresh_token(self) -> GoogleOAuth2Settings:
+        secret_from(self, "refresh_token", required=True)
+        return self
+
+
 class ImapSourceSettings(Section):
+    """One IMAP folder. It logs in with ``password`` (or ``password_file``) or, for Microsoft 365 and
+    Gmail, with ``[imap.oauth2]`` (XOAUTH2): exactly one of the two. Invariant: after validation a
+    password login has ``password`` set, read from ``password_file`` when given that way."""
+
     name: str
     host: str
     port: int = 993
     security: Literal["tls", "starttls", "none"] = "tls"
     username: str
-    password: str
+    password: str | None = Field(default=None, repr=False)
+    password_file: Path | None = None
+    oauth2: MicrosoftOAuth2Settings | GoogleOAuth2Settings | None = Field(default=None, discriminator="provider")
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     timeout_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _password_or_oauth2(self) -> ImapSourceSettings:
+        if self.oauth2 is not None and (self.password is not None or self.password_file is not None):
+            raise ValueError("give password (or password_file) or [oauth2], not both")
+        if self.oauth2 is None:
+            secret_from(self, "password", required=True)
+        return self
 
 
 class MaildirSourceSettings(Section):
@@ -106,12 +197,26 @@ class LetterSourceSettings(Section):
 
 
 class SmtpSettings(Section):
+    """Where acknowledgements go out. With a ``username`` it logs in with ``password`` (or
+    ``password_file``) or with ``[smtp.oauth2]`` (XOAUTH2), never both; without one it does not log in."""
+
     host: str | None = None  # None: the file transport writes .eml files under var/
     port: int = 587
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    password_file: Path | None = None
+    oauth2: MicrosoftOAuth2Settings | GoogleOAuth2Settings | None = Field(default=None, discriminator="provider")
     timeout_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _password_or_oauth2(self) -> SmtpSettings:
+        if self.oauth2 is not None and (self.password is not None or self.password_file is not None):
+            raise ValueError("give password (or password_file) or [oauth2], not both")
+        if self.oauth2 is not None and not self.username:
+            raise ValueError("[oauth2] needs username (the mailbox that sends)")
+        secret_from(self, "password", required=False)
+        return self
 
 
 class OutboxSettings(Section):
@@ -266,13 +371,25 @@ class AlertSettings(Section):
     acknowledgement clock about to be missed, the outbox failing. Owned by the health work."""
 
     to: str | None = None  # None: no alert emails (the log, /metrics and `intake doctor` still tell)
+    check_minutes: float = Field(default=5.0, gt=0)  # how often the worker looks (the alert job's interval)
+    repeat_minutes: float = Field(default=240.0, gt=0)  # one email per condition per this long at most
+    source_silent_minutes: float = Field(default=30.0, gt=0)  # a source with no successful poll this long
+    clock_warning_hours: float = Field(default=24.0, ge=0)  # an acknowledgement clock due within this long
+    outbox_failing_minutes: float = Field(default=30.0, gt=0)  # a row tried and still unsent this long after queued
+    # /metrics: None answers anyone (it holds no personal data); set, it needs "Authorization: Bearer <token>".
+    metrics_token: str | None = None
 
 
 class RetentionSettings(Section):
-    """How long records are kept (issue 16): closed cases and their raw messages are deleted after
-    ``closed_case_years``. Owned by the retention work; see casework/retention.py."""
+    """How long records are kept (`intake retention`; casework/retention.py). A case closed more than
+    ``closed_case_years`` ago goes with everything held for it (six years: the Limitation Act's period
+    for a claim, which the Ombudsman and data protection guidance take as the usual keeping time). A
+    submission that never became a case (an auto-reply, a duplicate, spam) goes
+    ``caseless_submission_days`` after it arrived: a year, so a resident who says within the Code's
+    twelve months that they wrote and heard nothing can still be shown what arrived."""
 
     closed_case_years: int = Field(default=6, ge=1)
+    caseless_submission_days: int = Field(default=365, ge=1)
 
 
 class Settings(BaseSettings):
@@ -282,7 +399,7 @@ class Settings(BaseSettings):
     database_url: str | None = None  # None: a SQLite file under var_dir
     log_level: str = "INFO"
     poll_seconds: float = Field(default=60.0, gt=0)
-    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     landlord: LandlordSettings = LandlordSettings()
     policy: PolicySettings = PolicySettings()
     imap: list[ImapSourceSettings] = []
@@ -325,13 +442,22 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.var_dir / 'intake.db'}"
 
 
+# INTAKE_ variables that are not settings: the config file's name, `intake user add`'s password, and the
+# test suite's and benchmarks' own (INTAKE_TEST_POSTGRES, INTAKE_BENCH_POSTGRES ...).
+NOT_SETTINGS = ("INTAKE_CONFIG", "INTAKE_PASSWORD")
+NOT_SETTINGS_PREFIXES = ("INTAKE_TEST_", "INTAKE_BENCH_")
+SECRET_FILE_SUFFIX = "_FILE"  # INTAKE_SMTP__PASSWORD_FILE: a secret read from a file (containers)
+
+
 def load_settings(config_file: Path | None = None, **overrides) -> Settings:
     """Build and validate the settings, or raise ConfigurationError saying what is wrong.
 
     Invariant: every mistake in the settings (a missing or unreadable TOML file, whether named by
-    ``--config`` or ``INTAKE_CONFIG``; broken TOML; an unknown key; a bad value) is a
-    ConfigurationError naming the file or the setting, never a traceback.
+    ``--config`` or ``INTAKE_CONFIG``; broken TOML; an unknown key in any table, array of tables or
+    ``INTAKE_`` environment variable; a bad value) is a ConfigurationError naming the file or the
+    setting, never a traceback.
     """
+    _check_environment(os.environ)
     if config_file is not None:
         _check_config_file(config_file)
         os.environ["INTAKE_CONFIG"] = str(config_file)
@@ -350,6 +476,23 @@ def load_settings(config_file: Path | None = None, **overrides) -> Settings:
 def _check_config_file(path: Path, named_by: str = "") -> None:
     if not Path(path).is_file():
         raise ConfigurationError(f"config file not found: {path}{named_by}")
+
+
+def _check_environment(environ) -> None:
+    """Every ``INTAKE_`` variable names a setting. pydantic-settings skips a variable that matches no
+    top-level setting, so ``INTAKE_POLL_SECOND=5`` or ``INTAKE_SMTP_HOST`` (one underscore) would do
+    nothing; an unknown key below a top-level name (``INTAKE_SMTP__HOSTNAME``) is refused by the
+    table's own ``extra="forbid"``."""
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("INTAKE_") or upper in NOT_SETTINGS or upper.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        top = upper.removeprefix("INTAKE_").split("__")[0]
+        if top.lower() in Settings.model_fields or (
+                top.endswith(SECRET_FILE_SUFFIX) and top.removesuffix(SECRET_FILE_SUFFIX).lower() in Settings.model_fields):
+            continue
+        raise ConfigurationError(f"environment variable {name} is not a setting (no setting {top.lower()}; "
+                                 "a table's settings take two underscores, e.g. INTAKE_SMTP__HOST)")
 
 
 def _describe(exc: ValidationError) -> str:
