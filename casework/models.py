@@ -132,7 +132,7 @@ class Case(Base):
     # Check markers (issue 13): every weaker-signal flag the classifier raised on this case (Flag values,
     # sorted) that was not an urgent flag. A check neither holds the case nor moves it up the queue; the
     # CLASSIFIED event that raised it names the rules that fired, and a person's later reclassification
-    # confirms (the flag is set) or dismisses it (pipeline/checks.py reads which).
+    # confirms (the flag is set) or dismisses it (pipeline/tiers.py reads which).
     checks: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="case")

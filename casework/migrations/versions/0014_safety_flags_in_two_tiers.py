@@ -13,8 +13,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("cases") as batch:
+        batch.add_column(sa.Column("checks", sa.JSON(), nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("cases") as batch:
+        batch.drop_column("checks")
