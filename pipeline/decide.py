@@ -8,10 +8,27 @@ A new message is held for each rule in NEW_MESSAGE_HOLDS that gives a reason (th
 intake/autoreply.py: small named checks, each a reason or None). It gets the category's
 acknowledgement only when nothing holds it, the neutral one when something does, and none when its
 words read like machine mail, its headers say so, or there is nowhere to write to.
+
+Safety flags come in two tiers (classifier.Classification): an urgent flag (``flags``) is the case's
+flag (safeguarding holds it and tops the queue; an emergency hazard or damp and mould starts its Awaab's
+Law clock); a check (``checks``) is a weaker signal that becomes a line on the case for staff
+(``Decision.checks``) and neither holds it nor moves it up the queue — except on a message the
+classifier calls out of scope, where any safety signal holds, since an automatic "out of scope" reply
+to a possible risk is what the spec forbids.
+
+Some things a person should see do not need the resident kept waiting: they are lines for staff
+(``Decision.for_staff``, each in NEW_MESSAGE_NOTES) on a case that is acknowledged as usual. A request
+to escalate that matches no case is one when the message is a confident complaint: the Code has no
+stage 0, so the resident gets the stage 1 complaint acknowledgement and staff look for the earlier
+case. A complaint that may be outside the time limit still holds: whether it is accepted is a person's
+decision, and the stage 1 acknowledgement would log it and promise a response date the landlord may
+refuse, so it gets the neutral acknowledgement (reference, "a member of our team will contact you")
+until a person releases it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
@@ -81,6 +98,8 @@ class Decision:
     flags: frozenset[str]  # the case's flags (new message), or those a follow-up adds to its case
     follow_up: FollowUp = FollowUp.NONE  # for a message on an existing case
     no_acknowledgement: str | None = None  # why none goes out, when one was owed
+    checks: frozenset[str] = frozenset()  # check markers: weaker signals, a line for staff, never a hold
+    for_staff: tuple[str, ...] = ()  # what a person should look at, in words, without holding the case
 
     @property
     def held(self) -> bool:
@@ -95,6 +114,7 @@ class _Seen:
     classification: Classification
     facts: CaseFacts
     flags: frozenset[str]
+    checks: frozenset[str] = frozenset()
 
     @property
     def confident(self) -> bool:
@@ -106,13 +126,21 @@ def decide(message: ParsedMessage, classification: Classification, facts: CaseFa
     if facts.case is not None:
         return _follow_up(message, classification, facts)
     flags = final_flags(message, classification, facts, policy)
-    seen = _Seen(message, classification, facts, flags)
+    seen = _Seen(message, classification, facts, flags, check_flags(classification) - flags)
     holds = tuple(reason for rule in NEW_MESSAGE_HOLDS if (reason := rule(seen)))
+    notes = tuple(note for rule in NEW_MESSAGE_NOTES if (note := rule(seen)))
     channel = None if message.address_problem or facts.postal_address_confirmed is False else channel_of(facts)
     machine_like = Flag.AUTO_REPLY in flags
     kind = choose_acknowledgement(classification.category, Stage.ONE, confident=not holds,
                                   auto_reply=machine_like, channel=channel)
-    return Decision(holds, kind, channel, flags, no_acknowledgement=_why_none(kind, facts, machine_like, message))
+    return Decision(holds, kind, channel, flags, no_acknowledgement=_why_none(kind, facts, machine_like, message),
+                    checks=seen.checks, for_staff=notes)
+
+
+def check_flags(classification: Classification) -> frozenset[str]:
+    """The check tier: the classifier's weaker signals that are not also urgent flags (a flag is in one
+    tier or neither; should a classifier give both, urgent wins)."""
+    return frozenset(classification.checks) - frozenset(classification.flags)
 
 
 def final_flags(message: ParsedMessage, classification: Classification, facts: CaseFacts, policy: Policy) -> frozenset:
@@ -179,14 +207,20 @@ def late(seen: _Seen) -> str | None:
 
 
 def escalation_without_a_case(seen: _Seen) -> str | None:
-    if Flag.ESCALATION_REQUEST in seen.flags:
-        return "asks to escalate but no existing case was found"
+    """Held only when the message is not a complaint: what it is and where it belongs is a person's call.
+    A complaint is acknowledged at stage 1 (there is no stage 0) with a line for staff (below)."""
+    if Flag.ESCALATION_REQUEST in seen.flags and seen.classification.category != Category.COMPLAINT:
+        return "asks to escalate but no existing case was found and it does not read as a complaint: a person decides"
     return None
 
 
 def out_of_scope_with_a_risk(seen: _Seen) -> str | None:
-    if seen.classification.category == Category.OUT_OF_SCOPE and seen.flags & SAFETY_FLAGS:
+    if seen.classification.category != Category.OUT_OF_SCOPE:
+        return None
+    if seen.flags & SAFETY_FLAGS:
         return "out of scope but reports a risk: a person decides"
+    if seen.checks & SAFETY_FLAGS:
+        return "out of scope but may report a risk (a check marker): a person decides"
     return None
 
 
@@ -237,6 +271,21 @@ NEW_MESSAGE_HOLDS: tuple[Callable[[_Seen], str | None], ...] = (
 )
 
 
+# -- lines for staff on a new message that is not held for them: each returns a line or None ------------
+
+
+def escalation_to_find(seen: _Seen) -> str | None:
+    """A complaint asking to escalate with no case found: acknowledged at stage 1; staff find the earlier
+    complaint (another channel, before this service, or no reference quoted) and link, merge or escalate."""
+    if Flag.ESCALATION_REQUEST in seen.flags and seen.classification.category == Category.COMPLAINT:
+        return ("asks to escalate but no existing case was found: acknowledged as a new stage 1 complaint; "
+                "find the earlier complaint, then link or merge and escalate")
+    return None
+
+
+NEW_MESSAGE_NOTES: tuple[Callable[[_Seen], str | None], ...] = (escalation_to_find,)
+
+
 # -- a follow-up on an existing case -------------------------------------------------------------------
 
 
@@ -259,6 +308,7 @@ def follow_up_effect(case: MatchedCase, classification: Classification, confiden
 def _follow_up(message: ParsedMessage, classification: Classification, facts: CaseFacts) -> Decision:
     case = facts.case
     flags = frozenset(classification.flags & SAFETY_FLAGS)
+    checks = check_flags(classification) & SAFETY_FLAGS
     confident = may_acknowledge_by_category(classification.confidence, facts.threshold, classification.flags)
     effect = follow_up_effect(case, classification, confident)
     holds = []
@@ -266,18 +316,18 @@ def _follow_up(message: ParsedMessage, classification: Classification, facts: Ca
         holds.append("safeguarding concern in a reply: a person must look at once")
     writer = _writer_holds(message, facts)
     if writer:
-        return _unclear_writer(effect, [*holds, *writer], flags)
+        return dataclasses.replace(_unclear_writer(effect, [*holds, *writer], flags), checks=checks)
     if effect == FollowUp.UNSURE:
         holds.append("reply may ask to escalate or raise a new complaint: a person decides")
     channel = channel_of(facts)
     if effect == FollowUp.NONE:
-        return Decision(tuple(holds), None, channel, flags, effect)
+        return Decision(tuple(holds), None, channel, flags, effect, checks=checks)
     stage = Stage.TWO if effect == FollowUp.ESCALATE else case.stage
     category = case.category if effect == FollowUp.UNSURE else Category.COMPLAINT
     machine_like = Flag.AUTO_REPLY in classification.flags or bool(facts.auto_reply)
     kind = choose_acknowledgement(category, stage, confident=not (holds or case.held), auto_reply=machine_like,
                                   channel=channel)
-    return Decision(tuple(holds), kind, channel, flags, effect, _why_none(kind, facts, machine_like))
+    return Decision(tuple(holds), kind, channel, flags, effect, _why_none(kind, facts, machine_like), checks=checks)
 
 
 def _unclear_writer(effect: FollowUp, holds: list[str], flags: frozenset) -> Decision:

@@ -36,6 +36,7 @@ from intake.autoreply import detect_auto_reply
 from intake.dedupe import dedupe_key
 from pipeline.decide import CaseFacts, Decision, FollowUp, MatchedCase, decide, reply_address
 from pipeline.scan_steps import record_scanning_lag
+from pipeline.tiers import record_classification
 from pipeline.matching import Match, match_case
 from intake.message import ParsedMessage
 from pipeline.budget import time_budget
@@ -104,7 +105,7 @@ class Pipeline:
         if quoted is not None:
             _link_quoted(session, case, quoted, submission.received_at)
         self._how_to_write(case, submission, message)
-        _record_classification(case, submission, result)
+        _record_classification(case, submission, result, decision.for_staff)
         record_scanning_lag(case, submission, self.policy)
         lifecycle.add_flags(case, decision.flags, self.policy, submission.received_at)
         if result.category == Category.COMPLAINT:
@@ -297,12 +298,10 @@ def _id(session: Session, submission: Submission) -> int:
     return submission.id
 
 
-def _record_classification(case: Case, submission: Submission, result: Classification) -> None:
-    lifecycle.record(
-        case, Actor.CLASSIFIER, EventAction.CLASSIFIED, submission_id=submission.id, model_version=result.model_version,
-        confidence=result.confidence, category=result.category, flags=sorted(result.flags),
-        explanation=list(result.explanation),
-    )
+def _record_classification(case: Case, submission: Submission, result: Classification,
+                           for_staff: tuple[str, ...] = ()) -> None:
+    """Both tiers, the named rules that fired and any lines for staff (pipeline/tiers.py)."""
+    record_classification(case, submission.id, result, for_staff)
 
 
 def _references(message: ParsedMessage) -> list[str]:
