@@ -7,6 +7,15 @@ The runner recognises the natural key ``"uidvalidity:uid"`` of those and just ca
 If UIDVALIDITY changes the UIDs mean nothing any more: ``last_uid`` is forgotten and the folder is
 read again; the pipeline dedupes on the natural key and the Message-ID, so that is safe.
 
+Marking done is one command per batch: the runner calls ``done_all`` once a batch's submissions have
+committed, and the batch is moved to the processed folder with one ``UID MOVE`` (or copied, flagged
+deleted and expunged by UID, or flagged, where the server lacks MOVE). A UID no longer in the folder
+(moved by an earlier run that died before its checkpoint) is simply not moved: nothing is searched
+for first.
+
+Push: ``wait_for_mail`` (the Source protocol's contract) uses IMAP IDLE on a second connection of its
+own, so the scheduler can wait for mail in one thread while another fetches.
+
 Only UIDs are used, never sequence numbers. Message bodies are never logged.
 """
 
@@ -25,8 +34,9 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from intake.checkpoints import Checkpoints
 from core.errors import SourceUnavailable
+from core.oauth import TokenUnavailable, imap_login
 from core.settings import ImapSourceSettings
-from intake.items import RawItem
+from intake.items import RawItem, Source
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +45,13 @@ PROCESSED_KEYWORD = "$IntakeProcessed"
 FETCH_PARTS = [b"BODY.PEEK[]", b"INTERNALDATE"]
 # What a dropped or broken connection looks like; LoginError is handled before these.
 CONNECTION_ERRORS = (OSError, socket.timeout, imaplib.IMAP4.abort, IMAPClientError)
+NEW_MAIL = (b"EXISTS", b"RECENT")  # what a server says, idling, when mail arrives
+IDLE_AT_MOST = 25 * 60  # seconds: RFC 2177 servers may end an IDLE after 30 minutes; renew before that
 
 T = TypeVar("T")
 
 
-class ImapSource:
+class ImapSource(Source):
     """One configured IMAP folder as a source of raw e-mail items."""
 
     def __init__(
@@ -60,6 +72,7 @@ class ImapSource:
         self._client: IMAPClient | None = None
         self._uidvalidity: int | None = None
         self._processed_folder_known = False
+        self._idle_client: IMAPClient | None = None  # wait_for_mail's own connection
 
     # -- the Source protocol ----------------------------------------------------------------
 
@@ -70,14 +83,71 @@ class ImapSource:
             yield from self._with_retry("fetch messages", lambda: self._fetch_batch(batch))
 
     def done(self, item: RawItem) -> None:
-        uid, uidvalidity = item.details["uid"], item.details["uidvalidity"]
-        self._with_retry("mark a message processed", lambda: self._mark_processed(uid, uidvalidity))
-        self._advance_last_uid(uid, uidvalidity)
+        self.done_all([item])
+
+    def done_all(self, items) -> None:
+        """One move for the batch's messages, then one checkpoint (the highest UID of the batch)."""
+        by_validity: dict[int, list[int]] = {}
+        for item in items:
+            by_validity.setdefault(item.details["uidvalidity"], []).append(item.details["uid"])
+        for uidvalidity, uids in by_validity.items():
+            self._with_retry("mark messages processed", lambda: self._mark_processed(sorted(uids), uidvalidity))
+            self._advance_last_uid(max(uids), uidvalidity)
+
+    def wait_for_mail(self, seconds: float) -> bool:
+        """IMAP IDLE on this source's folder, on a connection of its own (the Source protocol's
+        contract): True as soon as the server reports new mail (EXISTS or RECENT), or at once when a
+        fresh connection finds the folder not empty (mail may have come while nobody was idling);
+        False after ``seconds``; False at once when the server lacks IDLE (poll instead) or the
+        connection fails (logged; the next call connects again)."""
+        try:
+            return self._idle(seconds)
+        except (SourceUnavailable, *CONNECTION_ERRORS) as exc:
+            log.warning("IMAP %s: could not wait for mail (%s); polling instead", self.name, type(exc).__name__)
+            self._drop_idle_connection()
+            return False
 
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             _quietly_logout(client)
+        self._drop_idle_connection()
+
+    # -- IDLE -------------------------------------------------------------------------------------
+
+    def _idle(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        client = self._idle_client
+        if client is None:
+            client = self._idle_client = self._connect()
+            exists = client.select_folder(self.settings.folder, readonly=True).get(b"EXISTS", 0)
+            if not client.has_capability("IDLE"):
+                return False
+            if exists:
+                return True
+        elif not client.has_capability("IDLE"):
+            return False
+        elif _new_mail(client.noop()[1]):  # arrived between two waits
+            return True
+        while (left := deadline - time.monotonic()) > 0:
+            if self._idle_once(client, min(left, IDLE_AT_MOST)):
+                return True
+        return False
+
+    def _idle_once(self, client: IMAPClient, seconds: float) -> bool:
+        client.idle()
+        seen, deadline = False, time.monotonic() + seconds
+        try:
+            while not seen and (left := deadline - time.monotonic()) > 0:
+                seen = _new_mail(client.idle_check(timeout=left))
+        finally:
+            said_when_done = client.idle_done()[1]
+        return seen or _new_mail(said_when_done)
+
+    def _drop_idle_connection(self) -> None:
+        client, self._idle_client = self._idle_client, None
+        if client is not None:
+            _quietly_shutdown(client)
 
     # -- connecting ---------------------------------------------------------------------------
 
@@ -118,10 +188,14 @@ class ImapSource:
         try:
             if s.security == "starttls":
                 client.starttls(ssl.create_default_context())
-            client.login(s.username, s.password)
+            imap_login(client, s)  # the password, or XOAUTH2 with a token from [imap.oauth2]
         except LoginError as exc:
             _quietly_logout(client)
-            raise SourceUnavailable(f"login failed for {s.username} on {s.host}:{s.port}") from exc
+            how = "XOAUTH2 login (the server refused the OAuth2 token)" if s.oauth2 else "login"
+            raise SourceUnavailable(f"{how} failed for {s.username} on {s.host}:{s.port}") from exc
+        except TokenUnavailable as exc:
+            _quietly_logout(client)
+            raise SourceUnavailable(f"no OAuth2 token to log in as {s.username} on {s.host}:{s.port}: {exc}") from exc
         return client
 
     def _select(self) -> None:
@@ -181,28 +255,27 @@ class ImapSource:
 
     # -- marking processed ----------------------------------------------------------------------
 
-    def _mark_processed(self, uid: int, uidvalidity: int) -> None:
+    def _mark_processed(self, uids: list[int], uidvalidity: int) -> None:
         if uidvalidity != self._uidvalidity:
-            log.warning("IMAP %s: UID %s belongs to UIDVALIDITY %s, not %s; left alone", self.name, uid, uidvalidity, self._uidvalidity)
+            log.warning("IMAP %s: %d UIDs belong to UIDVALIDITY %s, not %s; left alone", self.name, len(uids),
+                        uidvalidity, self._uidvalidity)
             return
-        if not self._client.search(["UID", str(uid)]):
-            log.info("IMAP %s: UID %s already gone from the folder", self.name, uid)
-            return
-        self._move_or_flag(uid)
+        self._move_or_flag(uids)
 
-    def _move_or_flag(self, uid: int) -> None:
+    def _move_or_flag(self, uids: list[int]) -> None:
+        """One command for the batch; a UID no longer in the folder is passed over by the server."""
         client, target = self._client, self.settings.processed_folder
         if client.has_capability("MOVE"):
             self._ensure_processed_folder()
-            client.move([uid], target)
+            client.move(uids, target)
         elif client.has_capability("UIDPLUS"):
             self._ensure_processed_folder()
-            client.copy([uid], target)
-            client.add_flags([uid], [DELETED], silent=True)
-            client.uid_expunge([uid])
+            client.copy(uids, target)
+            client.add_flags(uids, [DELETED], silent=True)
+            client.uid_expunge(uids)
         else:
-            client.add_flags([uid], [SEEN, PROCESSED_KEYWORD], silent=True)
-        log.info("IMAP %s: UID %s marked processed", self.name, uid)
+            client.add_flags(uids, [SEEN, PROCESSED_KEYWORD], silent=True)
+        log.info("IMAP %s: UIDs %s..%s (%d) marked processed", self.name, uids[0], uids[-1], len(uids))
 
     def _ensure_processed_folder(self) -> None:
         folder = self.settings.processed_folder
@@ -210,6 +283,12 @@ class ImapSource:
             log.info("IMAP %s: creating folder %r", self.name, folder)
             self._client.create_folder(folder)
         self._processed_folder_known = True
+
+
+def _new_mail(responses) -> bool:
+    """Whether untagged responses (``(number, b"EXISTS")`` ...) announce new mail."""
+    return any(isinstance(response, tuple) and len(response) > 1 and response[1] in NEW_MAIL
+               for response in responses or ())
 
 
 def _as_utc(moment: dt.datetime) -> dt.datetime:

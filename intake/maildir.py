@@ -19,7 +19,7 @@ from typing import Iterator
 
 from core.errors import SourceUnavailable
 from core.settings import MaildirSourceSettings
-from intake.items import RawItem
+from intake.items import RawItem, Source
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ PROCESSED = "Processed"  # the Maildir++ folder, on disk ".Processed"
 SUBDIRS = ("new", "cur")
 
 
-class MaildirSource:
+class MaildirSource(Source):
     """One configured Maildir as a source of raw e-mail items."""
 
     def __init__(self, settings: MaildirSourceSettings) -> None:

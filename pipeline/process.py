@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import logging
+import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +36,6 @@ from casework.references import References
 from core.settings import Settings
 from casework.vocabulary import Actor, Adjustment, CaseStatus, Category, Channel, Disposition, EventAction, Language, LinkKind
 from classifier import Classification
-from classifier.model import Classifier
 from intake.autoreply import detect_auto_reply
 from intake.dedupe import dedupe_key
 from pipeline.decide import CaseFacts, Decision, FollowUp, MatchedCase, decide, reply_address
@@ -39,13 +43,76 @@ from pipeline.scan_steps import record_scanning_lag
 from pipeline.tiers import record_classification
 from pipeline.matching import Match, match_case
 from intake.message import ParsedMessage
-from pipeline.budget import time_budget
-from pipeline.read import read_submission
+from pipeline.budget import OverBudget, time_budget
+from pipeline.read import read_message, store_attachments
 from responders.correspondence import Correspondence
 from responders.outbox import is_own_message_id
 from text.language import is_welsh
+from core.errors import ModelUnavailable
+from core.logs import describe
 
+if TYPE_CHECKING:
+    from classifier.model import Classifier
+
+log = logging.getLogger(__name__)
 ANSWERED = (Disposition.ACCEPTED, Disposition.HELD, Disposition.DISCARDED)
+
+
+class LazyClassifier:
+    """The classifier, loaded on first use: `intake run` on an empty mailbox (and every command that
+    classifies nothing) never imports scikit-learn, skops or scipy. The model's sidecar is read at once,
+    so a wrong model path is still a one-line error at start-up; the model itself (and its checksum) is
+    loaded, once, by the first ``classify``/``classify_many``. Safe to share between threads."""
+
+    def __init__(self, path: Path | None = None, *, threshold: float | None = None) -> None:
+        self.path, self._threshold = path, threshold
+        self.threshold: float = float(threshold if threshold is not None else _sidecar(path)["threshold"])
+        self._model: Classifier | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> "Classifier":
+        with self._lock:
+            if self._model is None:
+                from classifier.model import Classifier
+
+                self._model = Classifier.load(self.path, threshold=self._threshold)
+            return self._model
+
+    @property
+    def model_version(self) -> str:
+        return self.model.model_version
+
+    def classify(self, subject: str, new_text: str) -> Classification:
+        return self.model.classify(subject, new_text)
+
+    def classify_many(self, items: Iterable[tuple[str, str]]) -> list[Classification]:
+        return self.model.classify_many(items)
+
+
+def _sidecar(path: Path | None) -> dict:
+    """The model's JSON sidecar (where classifier.model looks for it), read without loading the model."""
+    path = Path(path) if path is not None else Path(__file__).parents[1] / "classifier" / "models"
+    if path.is_dir() or not path.suffix:
+        path = path / "current.skops"
+    try:
+        return json.loads(path.with_suffix(".json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"model metadata {path.with_suffix('.json')} cannot be read ({type(exc).__name__}): "
+                               "train a model (intake train)") from exc
+
+
+@dataclass
+class Prepared:
+    """A submission read ahead of its processing, as part of a batch (``Pipeline.prepare``): its
+    message, or why it could not be read (``unreadable``: no retry will help; ``error``: a failure,
+    re-raised when the submission is processed, inside its own savepoint), and the classification the
+    batch gave it (None: classified alone when it is needed)."""
+
+    message: ParsedMessage | None = None
+    unreadable: UnreadableSubmission | None = None
+    error: BaseException | None = None
+    classification: Classification | None = None
 
 
 @dataclass
@@ -53,22 +120,70 @@ class Pipeline:
     settings: Settings
     policy: Policy
     references: References
-    classifier: Classifier
+    classifier: "Classifier | LazyClassifier"
     correspondence: Correspondence
 
-    def process(self, session: Session, submission: Submission, now: dt.datetime | None = None) -> str:
-        """Take a stored submission to its disposition; the caller owns the transaction."""
-        now = now or utcnow()
+    def prepare(self, session: Session, submissions: Sequence[Submission]) -> dict[int, Prepared]:
+        """Read a batch of submissions (each under its own time budget), then classify every message
+        read in one call (0.9 ms a message, against 7-8 ms one at a time). Nothing is written: each
+        submission's attachments are stored by ``process``. A failure is kept for its submission, never
+        raised here; if the batch's classification fails or overruns its budget, each message is
+        classified alone when it is processed, so only the message at fault fails."""
+        prepared = {submission.id: self._read(submission) for submission in submissions}
+        self._classify_batch([item for item in prepared.values() if item.message is not None])
+        return prepared
+
+    def _read(self, submission: Submission) -> Prepared:
         try:
             with self._budget():
-                message = read_submission(submission, self.settings)
+                return Prepared(message=read_message(submission, self.settings))
+        except UnreadableSubmission as exc:
+            return Prepared(unreadable=exc)
+        except (Exception, OverBudget) as exc:  # noqa: BLE001 - raised again when this submission is processed
+            log.error("submission %s could not be read: %s", submission.id, describe(exc))
+            return Prepared(error=exc.with_traceback(None))  # its frames may hold a huge message: let them go
+
+    def _classify_batch(self, items: list[Prepared]) -> None:
+        if not items:
+            return
+        texts = [(item.message.subject, item.message.new_text) for item in items]
+        self._load_classifier()
+        try:
+            with self._budget():
+                results = self.classifier.classify_many(texts)
+        except (Exception, OverBudget) as exc:  # noqa: BLE001 - each is classified alone later
+            log.warning("classifying a batch of %d failed (%s): classifying each alone", len(items), describe(exc))
+            return
+        for item, result in zip(items, results):
+            item.classification = result
+
+    def process(self, session: Session, submission: Submission, now: dt.datetime | None = None,
+                prepared: Prepared | None = None) -> str:
+        """Take a stored submission to its disposition; the caller owns the transaction. ``prepared``:
+        what ``prepare`` read for it (without it, it is read now)."""
+        now = now or utcnow()
+        try:
+            message = self._message(submission, prepared)
         except UnreadableSubmission as exc:  # no retry will help: it waits for a person
             return _dispose(submission, Disposition.FAILED, f"could not be read: {exc}", now)
+        store_attachments(submission, message)
         _note_facts(submission, message)
-        disposition, reason = self._route(session, submission, message, now)
+        classified = prepared.classification if prepared is not None else None
+        disposition, reason = self._route(session, submission, message, now, classified)
         return _dispose(submission, disposition, reason, now)
 
-    def _route(self, session: Session, submission: Submission, message: ParsedMessage, now: dt.datetime):
+    def _message(self, submission: Submission, prepared: Prepared | None) -> ParsedMessage:
+        if prepared is None:
+            with self._budget():
+                return read_message(submission, self.settings)
+        if prepared.error is not None:
+            raise prepared.error
+        if prepared.unreadable is not None:
+            raise prepared.unreadable
+        return prepared.message
+
+    def _route(self, session: Session, submission: Submission, message: ParsedMessage, now: dt.datetime,
+               classified: Classification | None = None):
         original = _earlier_copy(session, submission)
         if original is not None:
             submission.case_id = original.case_id
@@ -79,8 +194,8 @@ class Pipeline:
             _attach(match.case, submission, EventAction.AUTO_REPLY_RECEIVED, reason=auto_reply)
             return Disposition.DISCARDED, f"machine-generated ({auto_reply}); never acknowledged"
         if match.case is not None:
-            return self._follow_up(session, submission, message, match, now)
-        return self._new_case(session, submission, message, now, quoted=match.quoted)
+            return self._follow_up(session, submission, message, match, now, classified)
+        return self._new_case(session, submission, message, now, quoted=match.quoted, classified=classified)
 
     def _auto_reply(self, session: Session, message: ParsedMessage) -> str | None:
         own = {self.settings.landlord.email.lower()}
@@ -89,10 +204,10 @@ class Pipeline:
     # -- a new case -------------------------------------------------------------------------
 
     def _new_case(self, session: Session, submission: Submission, message: ParsedMessage, now: dt.datetime,
-                  quoted: Case | None = None):
+                  quoted: Case | None = None, classified: Classification | None = None):
         """A new case; when it quotes another case's reference from an address not on that case
         (``quoted``), it is held and linked to that case for staff, and nothing goes to its resident."""
-        result = self._classify(message)
+        result = classified or self._classify(message)
         home = _home(session, submission, message)
         confirmed, doubt = postal_confirmation(submission, reply_address(message), home, stock_loaded(session))
         facts = dataclasses.replace(self._new_facts(submission, message), quotes=quoted.reference if quoted else None,
@@ -136,14 +251,14 @@ class Pipeline:
     # -- a follow-up on an existing case ---------------------------------------------------
 
     def _follow_up(self, session: Session, submission: Submission, message: ParsedMessage, match: Match,
-                   now: dt.datetime):
+                   now: dt.datetime, classified: Classification | None = None):
         case = match.case
         _attach(case, submission, EventAction.REPLY_RECEIVED)
         if case.property_id is None and not match.stranger and (home := _home(session, submission, message)):
             lifecycle.set_property(case, home.property, actor=Actor.SYSTEM, at=submission.received_at, how=home.by)
         if not match.stranger:  # a stranger's message never changes how we write to the resident
             self._how_to_write(case, submission, message)
-        result = self._classify(message)
+        result = classified or self._classify(message)
         _record_classification(case, submission, result)
         facts = dataclasses.replace(self._case_facts(submission, case), stranger=match.stranger)
         decision = decide(message, result, facts, self.policy)
@@ -194,7 +309,13 @@ class Pipeline:
             return Language.WELSH.value
         return None
 
+    def _load_classifier(self) -> None:
+        """A lazy classifier's model is loaded outside any time budget: loading is not reading."""
+        if isinstance(self.classifier, LazyClassifier):
+            self.classifier.model  # noqa: B018 - the load
+
     def _classify(self, message: ParsedMessage) -> Classification:
+        self._load_classifier()
         with self._budget():
             return self.classifier.classify(message.subject, message.new_text)
 

@@ -17,7 +17,6 @@ from core.settings import Settings
 from intake.contact import read_contact
 from intake.message import ParsedAttachment, ParsedMessage, cleaned
 from intake.parse import parse_message
-from intake.scans.reading import read_letter_submission
 
 
 def read_submission(submission: Submission, settings: Settings) -> ParsedMessage:
@@ -27,10 +26,21 @@ def read_submission(submission: Submission, settings: Settings) -> ParsedMessage
     cleaned for the database (``intake.message.cleaned``: no NUL or control character, nothing longer
     than its column); the raw bytes stay exact. An email's parts become Attachment rows only after it.
     """
-    message = cleaned(READERS.get(submission.kind, _read_email)(submission, settings))
+    message = read_message(submission, settings)
+    store_attachments(submission, message)
+    return message
+
+
+def read_message(submission: Submission, settings: Settings) -> ParsedMessage:
+    """The reading half of ``read_submission``: the cleaned ParsedMessage, nothing added to the session
+    (the pipeline reads a batch first, then stores each one's attachments inside its own savepoint)."""
+    return cleaned(READERS.get(submission.kind, _read_email)(submission, settings))
+
+
+def store_attachments(submission: Submission, message: ParsedMessage) -> None:
+    """The storing half of ``read_submission``: an email's parts as Attachment rows (once)."""
     if submission.kind not in _READ_WITH_ATTACHMENTS:
         _store_attachments(submission, message)
-    return message
 
 
 def _read_email(submission: Submission, settings: Settings) -> ParsedMessage:
@@ -39,6 +49,8 @@ def _read_email(submission: Submission, settings: Settings) -> ParsedMessage:
 
 def _read_letter(submission: Submission, settings: Settings) -> ParsedMessage:
     """A letter, its postcode repaired only into one of the stock list's (casework.properties)."""
+    from intake.scans.reading import read_letter_submission  # OCR and PDF libraries: only for letters
+
     session = object_session(submission)
     known = known_postcodes(session) if session is not None else frozenset()
     return read_letter_submission(submission, settings, known)
