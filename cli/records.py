@@ -1,7 +1,81 @@
-"""Records: `intake retention`, `intake sar EMAIL`, `intake export` (issue 16; owned by the retention work)."""
+"""Records: `intake retention [--dry-run]`, `intake sar EMAIL`, `intake export FILE` and `intake restore FILE`.
+
+``intake retention`` deletes what is past its keeping time (casework/retention.py says what, and when)
+and the PDFs of its printed letters; ``--dry-run`` lists what would go (references, ids and dates, no
+personal data) and deletes nothing. ``intake sar EMAIL --by WHO`` writes everything held about one
+resident to a private zip for a subject access request and records it on each of their cases.
+``intake export FILE`` and ``intake restore FILE`` copy the records between databases (a backup
+beside pg_dump, or a move from SQLite to PostgreSQL).
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
+from pathlib import Path
+
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
 
 def add_parsers(commands) -> None:
-    """Registers nothing yet: the retention work adds its commands here."""
+    retention = commands.add_parser(
+        "retention", help="delete closed cases and caseless submissions past [retention]'s keeping time")
+    retention.add_argument("--dry-run", action="store_true",
+                           help="list what would go (references and dates only) and delete nothing")
+    retention.set_defaults(handler=_retention)
+
+
+def _database(settings: Settings):
+    from core.db import Database
+
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    return db
+
+
+def _retention(args, settings: Settings) -> int:
+    from casework.models import utcnow
+    from casework.retention import delete_expired, expired
+
+    db = _database(settings)
+    with db.transaction() as session:
+        plan = expired(session, settings.retention, utcnow())
+        _print_plan(plan, "would delete" if args.dry_run else "deleting")
+        if args.dry_run:
+            session.rollback()
+            print(f"would delete {len(plan.cases)} case(s) and {len(plan.submissions)} submission(s) with no case;"
+                  " nothing deleted (--dry-run)")
+            return 0
+        deleted = delete_expired(session, plan)
+    removed = _remove_printed_letters(settings, deleted.printed_letters)
+    log.info("retention deleted %d cases, %d submissions", deleted.cases, deleted.submissions)
+    print(f"deleted {deleted.cases} case(s), {deleted.submissions} submission(s), {deleted.attachments} attachment(s),"
+          f" {deleted.events} event(s), {deleted.outbox_rows} outbox row(s), {removed} printed letter file(s)")
+    return 0
+
+
+def _print_plan(plan, verb: str) -> None:
+    print(f"cases closed before {plan.case_cutoff:%Y-%m-%d %H:%M} UTC and submissions with no case received before"
+          f" {plan.submission_cutoff:%Y-%m-%d %H:%M} UTC")
+    for case in plan.cases:
+        print(f"{verb} case {case.reference} closed {case.closed_at:%Y-%m-%d}")
+    for submission in plan.submissions:
+        print(f"{verb} submission {submission.id} received {submission.received_at:%Y-%m-%d} ({submission.disposition})")
+    for reference in plan.kept_for_links:
+        print(f"keeping case {reference}: closed long enough, but linked to a case that stays")
+
+
+def _remove_printed_letters(settings: Settings, letters) -> int:
+    """The deleted letters' PDFs in the print folder (the day's batch files are the post room's)."""
+    from responders.post import letter_file_name, print_folder
+
+    folder = print_folder(settings)
+    removed = 0
+    for letter in letters:
+        path = folder / letter_file_name(letter.reference, letter.kind, letter.outbox_id)
+        if path.exists():
+            path.unlink()
+            removed += 1
+    return removed
