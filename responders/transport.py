@@ -18,12 +18,14 @@ import logging
 import re
 import smtplib
 import ssl
+from contextlib import contextmanager, nullcontext
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import ContextManager, Iterator, Protocol
 
 from core.errors import PermanentDeliveryFailure, TemporaryDeliveryFailure
 from core.files import write_private
+from core.oauth import smtp_login
 from core.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -38,18 +40,46 @@ class Transport(Protocol):
         """Deliver or raise TemporaryDeliveryFailure / PermanentDeliveryFailure."""
 
 
+def batch(transport: Transport) -> ContextManager:
+    """``transport.batch()`` where it has one (SMTP: one connection for the sends inside it), else nothing."""
+    opened = getattr(transport, "batch", None)
+    return opened() if opened is not None else nullcontext()
+
+
 class SmtpTransport:
-    """One SMTP connection per message: acknowledgements are few, and this never holds a stale one."""
+    """One SMTP connection per message, or per batch of sends inside ``with transport.batch():``.
+
+    A batch's connection is opened by its first send and closed (QUIT) when the batch ends, so no
+    connection is held between batches. Any failure closes it (the next send opens a new one). A reused
+    connection the server has since dropped (SMTPServerDisconnected: an idle timeout, a limit of
+    messages per connection) is tried once more on a new connection, as a new connection would have
+    been tried; any other failure is classified as below. One transport is used by one thread."""
 
     def __init__(self, settings: SmtpSettings, ssl_context: ssl.SSLContext | None = None) -> None:
         if not settings.host:
             raise ValueError("SmtpTransport needs settings.host")
         self.settings = settings
         self.ssl_context = ssl_context or ssl.create_default_context()
+        self._batching = self._reusing = False
+        self._session: smtplib.SMTP | None = None  # the batch's open connection
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            self._end_session()
 
     def send(self, message: EmailMessage) -> None:
         try:
-            self._send(message)
+            try:
+                self._send(message)
+            except smtplib.SMTPServerDisconnected:
+                if not self._reusing:
+                    raise
+                self._send(message)  # the kept connection had gone stale: once more on a fresh one
         except smtplib.SMTPAuthenticationError as exc:
             log.error("SMTP server %s refused our login: %s", self.settings.host, exc)
             raise TemporaryDeliveryFailure(f"SMTP login refused (check the username and password): {exc}") from exc
@@ -61,14 +91,33 @@ class SmtpTransport:
             raise TemporaryDeliveryFailure(f"{type(exc).__name__}: {exc}") from exc
 
     def _send(self, message: EmailMessage) -> None:
-        smtp = self._connect()
+        self._reusing = self._session is not None
+        smtp, self._session = self._session or self._connect(), None
         try:
+            if self._reusing:
+                smtp.send_message(message)
+                self._keep_or_close(smtp)
+                return
             if self.settings.security == "starttls":
                 smtp.starttls(context=self.ssl_context)
             if self.settings.username:
-                smtp.login(self.settings.username, self.settings.password or "")
+                smtp_login(smtp, self.settings)  # the password, or AUTH XOAUTH2 with a token from [smtp.oauth2]
             smtp.send_message(message)
-        finally:
+        except BaseException:
+            _close_quietly(smtp)
+            raise
+        self._keep_or_close(smtp)
+
+    def _keep_or_close(self, smtp: smtplib.SMTP) -> None:
+        """After an accepted message: keep the connection for the batch's next send, else QUIT."""
+        if self._batching:
+            self._session = smtp
+        else:
+            _close_quietly(smtp)
+
+    def _end_session(self) -> None:
+        smtp, self._session = self._session, None
+        if smtp is not None:
             _close_quietly(smtp)
 
     def _connect(self) -> smtplib.SMTP:

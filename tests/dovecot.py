@@ -1,6 +1,8 @@
 """A real, throwaway Dovecot IMAP server for tests (see /work/shared/notes/dovecot-for-tests.md).
 
     server = Dovecot()            # a temp dir, a free loopback port, one user
+    server = Dovecot(oauth2_introspection_url="http://127.0.0.1:8080/introspect")
+                                  # also XOAUTH2 and OAUTHBEARER, each token checked by that endpoint
     server.start()
     server.append("INBOX", b"Subject: hi\\r\\n\\r\\nbody\\r\\n", internaldate=some_aware_datetime)
     server.folder_uids("INBOX")   # -> [1]
@@ -34,8 +36,9 @@ state_dir = {root}/run
 log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 mail_location = maildir:{root}/mail/%u
+{oauth2_passdb}
 default_internal_user = dovecot
 default_login_user = dovenull
 default_internal_group = dovecot
@@ -57,6 +60,24 @@ service imap-login {{
 """
 
 DEFAULT_USERS = {"complaints@example.org": "secret"}
+
+# Dovecot 2.3's oauth2 passdb: an XOAUTH2/OAUTHBEARER login's token is POSTed (``token=...``) to the
+# introspection endpoint, whose JSON must say {"active": true, "username": <the login name>}. It
+# answers only those two mechanisms, so PLAIN and LOGIN still go to the passwd-file passdb.
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+OAUTH2_CONFIG = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
 
 
 def _binary(name: str) -> str:
@@ -85,9 +106,11 @@ class Dovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self, users: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(self, users: dict[str, str] | None = None, port: int | None = None, *,
+                 oauth2_introspection_url: str | None = None) -> None:
         self.dovecot = _binary("dovecot")
         self.doveadm = _binary("doveadm")
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.users = dict(users or DEFAULT_USERS)
         self.user, self.password = next(iter(self.users.items()))
         self.port = port or free_port()
@@ -99,7 +122,12 @@ class Dovecot:
     def _write_files(self) -> None:
         os.chmod(self.root, 0o755)
         (self.root / "mail").mkdir()
-        self.config.write_text(CONFIG.format(root=self.root, port=self.port))
+        oauth2 = self.oauth2_introspection_url is not None
+        self.config.write_text(CONFIG.format(
+            root=self.root, port=self.port, oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2 else "",
+            oauth2_passdb=OAUTH2_PASSDB.format(root=self.root) if oauth2 else ""))
+        if oauth2:
+            (self.root / "dovecot-oauth2.conf.ext").write_text(OAUTH2_CONFIG.format(url=self.oauth2_introspection_url))
         lines = [f"{user}:{{PLAIN}}{password}\n" for user, password in self.users.items()]
         (self.root / "users").write_text("".join(lines))
         shutil.chown(self.root / "mail", "dovecot", "dovecot")
