@@ -25,6 +25,12 @@ def add_parsers(commands) -> None:
     retention.add_argument("--dry-run", action="store_true",
                            help="list what would go (references and dates only) and delete nothing")
     retention.set_defaults(handler=_retention)
+    sar = commands.add_parser("sar", help="a subject access request: everything held about one resident, as a zip")
+    sar.add_argument("email", help="the resident's email address (any case)")
+    sar.add_argument("--by", required=True, metavar="WHO", help="who makes the export (recorded on each case)")
+    sar.add_argument("--out", type=Path, metavar="FILE",
+                     help="the zip to write (default: var_dir/subject-access/sar-<time>.zip)")
+    sar.set_defaults(handler=_sar)
 
 
 def _database(settings: Settings):
@@ -79,3 +85,31 @@ def _remove_printed_letters(settings: Settings, letters) -> int:
             path.unlink()
             removed += 1
     return removed
+
+
+def _sar(args, settings: Settings) -> int:
+    from casework.models import utcnow
+    from casework.subject_access import export
+
+    now = utcnow()
+    out = args.out or Path(settings.var_dir) / "subject-access" / f"sar-{now:%Y%m%d-%H%M%S}.zip"
+    done = export(_database(settings), args.email, out, by=args.by, letter_file=_printed_letter(settings), now=now)
+    log.info("subject access export: %d cases, %d messages", len(done.cases), done.messages)
+    print(f"{done.path}: {done.messages} message(s), {done.attachments} attachment(s), {len(done.cases)} case(s),"
+          f" {done.sent} message(s) and letter(s) we wrote, {done.letters} printed letter(s)")
+    if not done.cases and done.messages:
+        print("no case holds this address, so no audit trail records the export", file=sys.stderr)
+    return 0
+
+
+def _printed_letter(settings: Settings):
+    """A letter row's PDF in the print folder, if it is there."""
+    from responders.post import letter_file_name, print_folder
+
+    folder = print_folder(settings)
+
+    def find(reference: str, kind: str, outbox_id: int) -> Path | None:
+        path = folder / letter_file_name(reference, kind, outbox_id)
+        return path if path.is_file() else None
+
+    return find
