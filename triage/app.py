@@ -32,13 +32,15 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from casework.models import utcnow
 from triage import sessions
 from triage.staff import Staff
-from triage.views import admin, auth, case, contact, figures, operations, public, queue, template_editor
+from triage.views import admin, auth, case, contact, figures, health, operations, public, queue, template_editor
 
 STATIC = Path(__file__).parent / "static"
 # Exactly these paths: a new '/login-attempts', '/healthz/details' or '/report/list' is not public.
-PUBLIC = ("/login", "/healthz", *public.PATHS, "/report/logo", "/report/brand.css")
+# /healthz and /metrics are for machines (health.PATHS); /metrics checks its own bearer token when one is set.
+PUBLIC = ("/login", *health.PATHS, *public.PATHS, "/report/logo", "/report/brand.css")
 PUBLIC_PREFIX = "/static/"
 SAFE_METHODS = ("GET", "HEAD")
 ANONYMOUS_BODY_LIMIT = 64 * 1024  # a request without a session (the sign-in form) is small; refused past this
@@ -58,11 +60,13 @@ SECURITY_HEADERS = {
 
 
 def create_app(staff: Staff) -> Starlette:
-    routes = [*auth.routes, *queue.routes, *case.routes, *contact.routes, *operations.routes, *admin.routes,
-              *template_editor.routes, *figures.routes, *public.routes,
+    routes = [*health.routes, *auth.routes, *queue.routes, *case.routes, *contact.routes, *operations.routes,
+              *admin.routes, *template_editor.routes, *figures.routes, *public.routes,
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes)
     app.state.staff = staff
+    app.state.started_at = utcnow()  # /healthz gives a source never polled this long for its first poll
+    app.state.metrics = health.metrics_registry(staff.db)
     return Guard(app, staff)
 
 
