@@ -1,6 +1,7 @@
 """Operations (/operations): failed submissions (re-run), quarantined scans, the outbox (retry a failed
 row), the post room (today's batch file to download, letters printed and not yet posted, marked as
-posted) and each source's last poll, on one page with a section for each.
+posted) and each source's last poll (with a warning when a mailbox's OAuth2 secret or refresh token is
+near its end), on one page with a section for each.
 
 Everything shown comes from the database or the letters folder, never from the worker's memory (it
 is another process). No message text is shown here: errors and reasons only; the case holds the rest.
@@ -26,6 +27,7 @@ from casework.operations import (
 )
 from casework.vocabulary import Role
 from core.errors import IntakeError
+from core.oauth import credential_warnings
 from core.settings import Settings
 from responders.post import batch_path, print_folder, write_day_batch
 from responders.render import long_date
@@ -70,7 +72,7 @@ def _page(request: Request, error: str | None = None, status: int = 200) -> Resp
                 retried=_int(request.query_params.get("retried")), posted=_int(request.query_params.get("posted")),
                 today=long_date(today(staff.settings)), batch_exists=batch_path(print_folder(staff.settings), today(staff.settings)).is_file(),
                 quarantine=quarantine_folder(staff.settings), scans=quarantined_scans(staff.settings),
-                **context)
+                credential_warnings=credential_warnings(staff.settings), **context)
 
 
 @requires(Role.STAFF)
