@@ -2,8 +2,15 @@
 case whose satisfaction window has run out closes by itself (the landlord's variation, policy.md 002).
 
 Windows (``WINDOWS``) are not deadlines the landlord can miss, so they are never noted as overdue.
+
 Closing by the satisfaction window never blocks a later escalation: ``casework.actions.escalate``
 takes a closed stage 1 complaint and opens it again at stage 2.
+
+Several workers may run the clock job at once (one holds its lease, but a lease can change hands while
+a job is running): each step's first statement is a write on the clocks it may change (``_lock``),
+which holds those rows (PostgreSQL) or the database (SQLite) until it commits, and what it reads after
+that includes anything the other committed. So an overdue clock is noted once, and a case is closed
+once, however many workers run the job.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casework import lifecycle
 from casework.models import Case, CaseEvent, Clock, utcnow
@@ -30,13 +37,10 @@ def watch_clocks(db: Database, now: dt.datetime | None = None) -> int:
 def note_overdue_clocks(db: Database, now: dt.datetime | None = None) -> int:
     """Record a `clock_overdue` event for each newly overdue clock; returns how many."""
     now = now or utcnow()
+    running = (Clock.met_at.is_(None), Clock.due_at < now, Clock.kind.not_in([kind.value for kind in WINDOWS]))
     with db.transaction() as session:
-        clocks = session.scalars(
-            select(Clock).join(Case).where(
-                Clock.met_at.is_(None), Clock.due_at < now, Case.status != CaseStatus.CLOSED,
-                Clock.kind.not_in([kind.value for kind in WINDOWS]),
-            )
-        ).all()
+        _lock(session, *running)
+        clocks = session.scalars(select(Clock).join(Case).where(*running, Case.status != CaseStatus.CLOSED)).all()
         noted = [clock for clock in clocks if not _already_noted(session, clock)]
         for clock in noted:
             lifecycle.record(clock.case, Actor.SYSTEM, EventAction.CLOCK_OVERDUE, clock=clock.kind,
@@ -48,12 +52,11 @@ def note_overdue_clocks(db: Database, now: dt.datetime | None = None) -> int:
 def close_after_satisfaction_window(db: Database, now: dt.datetime | None = None) -> int:
     """Close each open stage 1 case whose satisfaction window has run out; returns how many."""
     now = now or utcnow()
+    ran_out = (Clock.kind == ClockKind.SATISFACTION_WINDOW, Clock.met_at.is_(None), Clock.due_at < now)
     with db.transaction() as session:
+        _lock(session, *ran_out)
         expired = session.scalars(
-            select(Clock).join(Case).where(
-                Clock.kind == ClockKind.SATISFACTION_WINDOW, Clock.met_at.is_(None), Clock.due_at < now,
-                Case.status == CaseStatus.OPEN, Case.stage == Stage.ONE,
-            )
+            select(Clock).join(Case).where(*ran_out, Case.status == CaseStatus.OPEN, Case.stage == Stage.ONE)
         ).all()
         for clock in expired:
             clock.met_at = clock.due_at
@@ -61,6 +64,14 @@ def close_after_satisfaction_window(db: Database, now: dt.datetime | None = None
                             action=EventAction.AUTO_CLOSED, reason="the satisfaction window after the stage 1 "
                             "response ran out with no escalation")
         return len(expired)
+
+
+def _lock(session, *conditions) -> None:
+    """The transaction's first write, changing nothing: it holds the matching clocks' rows (PostgreSQL)
+    or the database (SQLite) until commit, so a second worker's job waits here and then reads what the
+    first committed (see the module docstring)."""
+    session.execute(update(Clock).where(*conditions).values(due_at=Clock.due_at)
+                    .execution_options(synchronize_session=False))
 
 
 def _response_outcome(case: Case) -> str:

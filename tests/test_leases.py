@@ -3,6 +3,7 @@ once from a dead process, released; and a race of many workers for one lease has
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from casework.leases import Leases, holders, source_lease
-from casework.models import Lease
+from casework.models import Case, Lease
 from core.workers import worker_id
 
 OTHER_HOST_A, OTHER_HOST_B = "machine-a:101", "machine-b:202"  # workers on other machines: judged by expiry
@@ -128,3 +129,64 @@ def test_many_workers_racing_for_one_lease_have_exactly_one_winner(db, expired_f
     assert all(len(winners) == 1 for winners in won.values()), won
     assert {name: winners[0] for name, winners in won.items()} == {
         name: holder for name, (holder, _) in holders(db).items()}
+
+
+def _case_with_clocks(session, reference: str, clocks: dict[str, dt.datetime], status: str = "open") -> None:
+    from casework.models import Case, Clock
+
+    case = Case(reference=reference, category="complaint", status=status, received_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
+    session.add(case)
+    session.flush()
+    for kind, due in clocks.items():
+        session.add(Clock(case_id=case.id, kind=kind, starts_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC), due_at=due,
+                          rule="set by the test"))
+
+
+def test_two_workers_running_the_clock_job_at_once_note_each_overdue_clock_once_and_close_each_case_once(db, monkeypatch):
+    """The lease keeps the clock job in one worker; the writes are idempotent too, for the moment a lease
+    changes hands mid-job. A fault injected widens the race: each job pauses after reading, so both
+    read before either commits."""
+    from casework import clocks as clock_job
+    from casework.models import CaseEvent
+
+    overdue, later = dt.datetime(2026, 11, 2, 17, tzinfo=dt.UTC), dt.datetime(2026, 12, 30, tzinfo=dt.UTC)
+    with db.transaction() as session:
+        _case_with_clocks(session, "CMP-1", {"ack_stage1": overdue, "response_stage1": overdue})
+        _case_with_clocks(session, "CMP-2", {"ack_stage1": overdue, "response_stage1": later})
+        _case_with_clocks(session, "CMP-3", {"satisfaction_window": overdue})
+    # Worked by hand: CMP-1 two overdue clocks, CMP-2 one, CMP-3 none (a window); CMP-3 closes.
+    noted_by_hand, closed_by_hand = {("CMP-1", "ack_stage1"), ("CMP-1", "response_stage1"), ("CMP-2", "ack_stage1")}, {"CMP-3"}
+
+    def slowly(real):
+        def paused(*args, **kwargs):
+            time.sleep(0.3)
+            return real(*args, **kwargs)
+        return paused
+
+    monkeypatch.setattr(clock_job, "_already_noted", slowly(clock_job._already_noted))
+    monkeypatch.setattr(clock_job, "_response_outcome", slowly(clock_job._response_outcome))
+    now = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+    start, results, errors = threading.Barrier(2), [], []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(clock_job.watch_clocks(db, now=now))
+        except BaseException as exc:  # noqa: BLE001 - shown by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(results) == [0, len(noted_by_hand) + len(closed_by_hand)]  # one did it all, the other nothing
+    with db.sessions() as session:
+        events = session.execute(select(CaseEvent.action, CaseEvent.detail, CaseEvent.case_id)).all()
+        references = dict(session.execute(select(Case.id, Case.reference)).all())
+        closed = set(session.scalars(select(Case.reference).where(Case.status == "closed")))
+    noted = [(references[case_id], detail["clock"]) for action, detail, case_id in events if action == "clock_overdue"]
+    assert sorted(noted) == sorted(noted_by_hand)  # each once
+    assert [references[case_id] for action, _, case_id in events if action == "auto_closed"] == ["CMP-3"]
+    assert closed == closed_by_hand
