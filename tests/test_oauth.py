@@ -9,6 +9,7 @@ import base64
 import datetime as dt
 import json
 import logging
+import re
 import urllib.parse
 import urllib.request
 from email.message import EmailMessage
@@ -21,6 +22,7 @@ from core.errors import ConfigurationError, TemporaryDeliveryFailure
 from core.oauth import credential_expiries, credential_warnings, tokens_for
 from core.settings import ImapSourceSettings, Settings, SmtpSettings, load_settings
 from responders.transport import SmtpTransport
+from tests.conftest import REPO
 from tests.intake_sources.oauth_endpoints import CLIENT_ID, CLIENT_SECRET, MAILBOX, REFRESH_TOKEN, OAuth2Endpoints
 from tests.smtp_server import Handler, free_port
 from tests.web.conftest import browser, serving, signed_in  # noqa: F401 - browser is a fixture
@@ -282,3 +284,18 @@ def test_the_operations_page_warns_of_a_secret_running_out(browser, tmp_path):
             assert _axe_violations(page) == []
         finally:
             context.close()
+
+
+def test_the_readmes_oauth2_examples_load(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Microsoft 365 and Gmail: OAuth2", 1)[1].split("\n### ", 1)[0]
+    examples = re.findall(r"```toml\n(.*?)```", section, re.S)
+    assert len(examples) == 2
+    for name in ("m365_client_secret", "google_client_secret", "google_refresh_token"):
+        (tmp_path / name).write_text(f"{name}\n")
+    for n, example in enumerate(examples):
+        config = tmp_path / f"example{n}.toml"
+        config.write_text(example.replace("/run/secrets/", f"{tmp_path}/"))
+        settings = load_settings(config_file=config)
+        assert settings.imap[0].oauth2.client_secret.endswith("client_secret")
+    assert settings.imap[0].oauth2.refresh_token == "google_refresh_token"
