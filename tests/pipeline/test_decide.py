@@ -22,7 +22,7 @@ SIX_MONTHS = Policy(PolicySettings(time_limit_months=6))
 SAFEGUARDING = "safeguarding concern: a person must look at once"
 MACHINE = "reads like machine-generated mail but its headers do not say so: a person decides"
 LATE = "may be outside the time limit for raising a complaint: a person decides"
-NO_CASE = "asks to escalate but no existing case was found"
+NO_CASE = "asks to escalate but no existing case was found and it does not read as a complaint: a person decides"
 RISK = "out of scope but reports a risk: a person decides"
 OCR = "poor OCR confidence (41/100): a person should read the page images"
 REPLY_SAFEGUARDING = "safeguarding concern in a reply: a person must look at once"
@@ -91,8 +91,10 @@ NEW = [
      result("service_request", 0.95), EMAIL, ENGLAND, (), AckKind.SERVICE_REQUEST, Channel.EMAIL),
     ("the classifier's own late flag is not the decision", None, "sam@example.net", result("complaint", 0.97, "late"),
      EMAIL, ENGLAND, (), AckKind.COMPLAINT_STAGE1, Channel.EMAIL),
-    ("escalation without a case", None, "sam@example.net", result("complaint", 0.97, "escalation_request"), EMAIL,
-     ENGLAND, (NO_CASE,), AckKind.NEUTRAL, Channel.EMAIL),
+    ("escalation without a case: a complaint at stage 1 (no stage 0)", None, "sam@example.net",
+     result("complaint", 0.97, "escalation_request"), EMAIL, ENGLAND, (), AckKind.COMPLAINT_STAGE1, Channel.EMAIL),
+    ("escalation without a case that is not a complaint", None, "sam@example.net",
+     result("service_request", 0.97, "escalation_request"), EMAIL, ENGLAND, (NO_CASE,), AckKind.NEUTRAL, Channel.EMAIL),
     ("out of scope with a hazard", None, "sam@example.net", result("out_of_scope", 0.97, "emergency_hazard"), EMAIL,
      ENGLAND, (RISK,), AckKind.NEUTRAL, Channel.EMAIL),
     ("out of scope with nothing risky", None, "sam@example.net", result("out_of_scope", 0.97), EMAIL, ENGLAND,
@@ -102,7 +104,7 @@ NEW = [
      ("the sender's address 'noreply@example.net' cannot be replied to: a person decides",), None, None),
     ("late, unsure and risky: every reason, in order", "It flooded two years ago.", "sam@example.net",
      result("complaint", 0.5, "escalation_request"), EMAIL, ENGLAND,
-     ("classifier not confident (complaint, 0.50)", LATE, NO_CASE), AckKind.NEUTRAL, Channel.EMAIL),
+     ("classifier not confident (complaint, 0.50)", LATE), AckKind.NEUTRAL, Channel.EMAIL),
 ]
 
 

@@ -25,7 +25,7 @@ from tests.web.conftest import (PASSWORD, case_json, csrf_token_of, log_contact,
 from triage.app import app_routes, create_app
 
 NOWHERE = "198.51.100.7"  # TEST-NET-2: a documentation address nothing may ever try to reach
-PUBLIC_PATHS = {"/login", "/healthz", "/report", "/status", "/report/logo", "/report/brand.css"}
+PUBLIC_PATHS = {"/login", "/healthz", "/metrics", "/report", "/status", "/report/logo", "/report/brand.css"}
 
 HOSTILE_HTML = f"""<html><head>
 <link rel=stylesheet href=http://{NOWHERE}/a.css>

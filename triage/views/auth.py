@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
-from sqlalchemy import text
 
 from casework.people import authenticate, normalise
 from triage import sessions
@@ -54,16 +53,6 @@ def logout(request: Request) -> Response:
     return response
 
 
-def healthz(request: Request) -> Response:
-    """200 when the database answers; used by load balancers and container health checks."""
-    try:
-        with request.app.state.staff.db.sessions() as session:
-            session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - reported as unhealthy, never as a traceback
-        return PlainTextResponse("database unreachable", status_code=503)
-    return PlainTextResponse("ok")
-
-
 def _form(request: Request, error: str | None = None, status: int = 200, email: str = "") -> Response:
     token = getattr(request.state, "form_csrf", None) or request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     response = page(request, "login.html", status_code=status, error=error, email=email, login_csrf=token,
@@ -83,5 +72,4 @@ routes = [
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
-    Route("/healthz", healthz, methods=["GET"]),
 ]
