@@ -73,7 +73,7 @@ class MicrosoftClient:
             app = self._application()
             # MSAL keeps tokens too and would hand back the same one until five minutes before its
             # end; when to renew is decided by Tokens, so MSAL's copy is dropped before asking.
-            for token in app.token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+            for token in list(app.token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 app.token_cache.remove_at(token)
             result = app.acquire_token_for_client(scopes=self.settings.scopes)
         except (ValueError, requests.RequestException) as exc:

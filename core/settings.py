@@ -128,6 +128,13 @@ class MicrosoftOAuth2Settings(OAuth2Settings):
     authority: str | None = None  # None: https://login.microsoftonline.com/<tenant_id>; must be https
     scopes: list[str] = ["https://outlook.office365.com/.default"]
 
+    @field_validator("authority")
+    @classmethod
+    def _https_authority(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError(f"must be an https URL like https://login.microsoftonline.com/<tenant_id>, not {value!r}")
+        return value.rstrip("/") if value else value
+
     @property
     def authority_url(self) -> str:
         return self.authority or f"https://login.microsoftonline.com/{self.tenant_id}"

@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from core.errors import ConfigurationError, TemporaryDeliveryFailure
-from core.oauth import credential_expiries, credential_warnings, tokens_for
+from core.oauth import TokenUnavailable, credential_expiries, credential_warnings, tokens_for
 from core.settings import ImapSourceSettings, Settings, SmtpSettings, load_settings
 from responders.transport import SmtpTransport
 from tests.conftest import REPO
@@ -299,3 +299,52 @@ def test_the_readmes_oauth2_examples_load(tmp_path):
         settings = load_settings(config_file=config)
         assert settings.imap[0].oauth2.client_secret.endswith("client_secret")
     assert settings.imap[0].oauth2.refresh_token == "google_refresh_token"
+
+
+# MSAL against a loopback https token endpoint ------------------------------------------------------
+
+@pytest.fixture
+def https_endpoints(monkeypatch):
+    server = OAuth2Endpoints(tls=True).start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.cert))  # requests (under MSAL) trusts our certificate
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_msal_is_asked_again_when_our_token_nears_its_end_though_its_own_cache_still_holds_it(https_endpoints):
+    settings = ImapSourceSettings(**imap(oauth2=microsoft(authority=https_endpoints.authority, refresh_minutes=10)))
+    tokens = tokens_for(settings.oauth2)
+    now = [0.0]
+    tokens.clock = lambda: now[0]
+
+    first = tokens.access_token()
+    now[0] += 3600 - 10 * 60 - 1
+    assert tokens.access_token() == first and len(https_endpoints.token_requests) == 1
+    now[0] += 2  # 9:59 left by our clock; MSAL's own cache (five minutes' margin) would still hand back the first
+    second = tokens.access_token()
+
+    assert second != first and len(https_endpoints.token_requests) == 2
+    assert [r["grant_type"] for r in https_endpoints.token_requests] == ["client_credentials"] * 2
+
+
+def test_msal_refusing_a_wrong_secret_or_an_unreachable_authority_is_token_unavailable(https_endpoints):
+    wrong = ImapSourceSettings(**imap(oauth2=microsoft(authority=https_endpoints.authority, client_secret="old")))
+    port = free_port()
+    down = ImapSourceSettings(**imap(oauth2=microsoft(authority=f"https://127.0.0.1:{port}/contoso")))
+
+    with pytest.raises(TokenUnavailable) as refused:
+        tokens_for(wrong.oauth2).access_token()
+    with pytest.raises(TokenUnavailable) as unreachable:
+        tokens_for(down.oauth2).access_token()
+
+    assert str(refused.value) == "Microsoft refused a token: invalid_client: AADSTS7000215: Invalid client secret provided."
+    assert str(unreachable.value).startswith(
+        f"cannot reach Microsoft's token endpoint at https://127.0.0.1:{port}/contoso (ConnectionError: ")
+
+
+def test_an_authority_that_is_not_https_is_one_line_naming_it():
+    assert error_from(imap=[imap(oauth2=microsoft(authority="http://login.example.org/t"))]) == (
+        "invalid settings:\n  imap.0.oauth2.microsoft.authority: Value error, must be an https URL like "
+        "https://login.microsoftonline.com/<tenant_id>, not 'http://login.example.org/t'")
