@@ -137,7 +137,6 @@ class Tokens:
         self.settings = settings
         self.client = client or client_for(settings)
         self.clock = clock
-        self.fetches = 0
         self._token: AccessToken | None = None
         self._lock = threading.Lock()
 
@@ -158,7 +157,6 @@ class Tokens:
             log.warning("%s", warning)
         started = self.clock()
         value, lifetime = self.client.fetch()
-        self.fetches += 1
         log.info("OAuth2 client %s: new access token, good for %d minutes", self.settings.client_id, lifetime // 60)
         return AccessToken(value, started + lifetime)
 
@@ -181,7 +179,8 @@ def _credential_key(settings: OAuth2) -> tuple:
         where, grant = settings.authority_url, None
     else:
         where, grant = settings.token_url, settings.refresh_token
-    return (settings.provider, where, settings.client_id, settings.client_secret, grant, tuple(settings.scopes))
+    return (settings.provider, where, settings.client_id, settings.client_secret, grant, tuple(settings.scopes),
+            settings.refresh_minutes)
 
 
 # -- logging in ------------------------------------------------------------------------------------
