@@ -31,6 +31,12 @@ def add_parsers(commands) -> None:
     sar.add_argument("--out", type=Path, metavar="FILE",
                      help="the zip to write (default: var_dir/subject-access/sar-<time>.zip)")
     sar.set_defaults(handler=_sar)
+    export = commands.add_parser("export", help="every record (raw messages, cases, ...) to one portable zip, for backups")
+    export.add_argument("file", type=Path, help="the zip to write (0600)")
+    export.set_defaults(handler=_export)
+    restore = commands.add_parser("restore", help="load an `intake export` zip into an empty database")
+    restore.add_argument("file", type=Path, help="the zip `intake export` wrote")
+    restore.set_defaults(handler=_restore)
 
 
 def _database(settings: Settings):
@@ -113,3 +119,23 @@ def _printed_letter(settings: Settings):
         return path if path.is_file() else None
 
     return find
+
+
+def _export(args, settings: Settings) -> int:
+    from casework.export import export
+
+    done = export(_database(settings), args.file)
+    print(f"{args.file}: migration {done.revision}, {_rows(done.rows)}")
+    return 0
+
+
+def _restore(args, settings: Settings) -> int:
+    from casework.export import restore
+
+    done = restore(_database(settings), args.file)
+    print(f"restored {_rows(done.rows)} at migration {done.revision}")
+    return 0
+
+
+def _rows(rows: dict[str, int]) -> str:
+    return ", ".join(f"{count} {table}" for table, count in rows.items() if count) or "no rows"

@@ -35,3 +35,7 @@ class CaseNotFound(IntakeError):
 
 class ActionRefused(IntakeError):
     """A staff verb that does not apply to the case as it stands; the message says why."""
+
+
+class RestoreRefused(IntakeError):
+    """An export cannot be restored here (not an export, another migration, a database not empty)."""
