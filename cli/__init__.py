@@ -79,7 +79,7 @@ def _configure_logging(level: str, log_format: str = "text", stream=None) -> log
     """The root logger at ``level`` ("INFO"...), writing to ``stream`` (stderr) as text lines or, with
     ``log_format = "json"``, one JSON object per line (``core.logs.JsonFormatter``). Called again (tests
     run several commands in one process), it replaces the handler it installed before, never another."""
-    from core.logs import JsonFormatter
+    from core.logs import JsonFormatter, quiet_data_loggers
 
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "intake_handler", False)]:
@@ -89,6 +89,7 @@ def _configure_logging(level: str, log_format: str = "text", stream=None) -> log
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_LOG_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
+    quiet_data_loggers()  # at DEBUG too, no library prints a resident's message
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step on every command
     return handler
 

@@ -6,17 +6,21 @@ parser's error naming a header value, a database error's DETAIL with the failing
 ``describe(exc)`` gives the exception's class, the classes of its causes, the database's own error
 code and names (SQLSTATE, constraint, column) and where it was raised (file, line, function, the
 line of code), which is enough to find the bug and holds no value. Libraries that log the data
-they handle (SQLAlchemy's statements, parameters and rows) are kept at WARNING whatever the worker's log level (``quiet_data_loggers``).
+they handle (SQLAlchemy's statements, parameters and rows; imapclient's protocol lines, which hold whole
+messages) are kept at WARNING whatever the worker's log level (``quiet_data_loggers``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import traceback
 from pathlib import Path
 
-# Loggers that print the data passing through them at INFO or DEBUG.
-DATA_LOGGERS = ("sqlalchemy.engine",)
+# Loggers that print the data passing through them at INFO or DEBUG: SQLAlchemy's statements, parameters and
+# rows; imapclient's protocol lines, which at DEBUG carry every fetched message whole (headers and body).
+DATA_LOGGERS = ("sqlalchemy.engine", "imapclient")
 MAX_FRAMES = 12  # the innermost ones: where it went wrong
 PROJECT = Path(__file__).resolve().parents[1]  # the checkout or the installed packages' folder
 
@@ -83,3 +87,37 @@ def _codes(exc: BaseException) -> str:
     if getattr(exc, "sqlite_errorname", None):
         codes.append(exc.sqlite_errorname)
     return f" [{', '.join(codes)}]" if codes else ""
+
+
+# -- structured logs (``log_format = "json"``) --------------------------------------------------------
+
+# The attributes every LogRecord has; anything else on a record came from ``extra=`` (ids, counts).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, any ids
+    given with ``extra=`` (``submission_id``, ``outbox_id``...), and for a failure ``error``: ``describe``
+    of the exception, never its message nor its traceback's text.
+
+    Invariant: a record says no more in JSON than in text. The message is the same formatted line the
+    text format shows (the logging calls log ids, never what a resident wrote), and the exception is
+    reduced to ``describe(exc)`` where the text format would print the traceback with its message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry |= {key: _plain(value) for key, value in vars(record).items()
+                  if key not in _RECORD_ATTRIBUTES and not key.startswith("_")}
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["error"] = describe(record.exc_info[1])
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _plain(value):
+    """A value JSON can carry as it is (ids, counts, names, flags), else its ``str``."""
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
