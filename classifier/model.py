@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from core.errors import ModelUnavailable
 from classifier import Classification
-from classifier.rules import consistent_flags, rule_flags
+from classifier.rules import consistent_flags, flags_of, rule_flags
 from classifier.text import prepare
 from classifier.vectorize import FastFeatures
 
@@ -99,7 +99,7 @@ class Classifier:
         results = []
         for i, text in enumerate(texts):
             category = self.classes[chosen[i]]
-            flags = consistent_flags(category, {f for f, hits in flag_hits.items() if hits[i]} | rule_flags(text))
+            flags = consistent_flags(category, {f for f, hits in flag_hits.items() if hits[i]} | flags_of(rule_flags(text)))
             results.append(Classification(
                 category=category,
                 confidence=float(probabilities[i, chosen[i]]),

@@ -33,7 +33,7 @@ from sklearn.svm import LinearSVC
 from casework.vocabulary import Flag
 from classifier.corpus import Example
 from classifier.evaluate import OutOfFold, Report, report_from_out_of_fold
-from classifier.rules import rule_flags
+from classifier.rules import flags_of, rule_flags
 from classifier.text import prepare
 
 FORMAT = 1
@@ -127,7 +127,7 @@ def out_of_fold(examples: list[Example], folds: int = 5, seed: int = 0) -> OutOf
         for flag in flags:
             if flag in flag_models:
                 flag_probabilities[flag][test_index] = flag_models[flag].predict_proba(X)[:, 1]
-    return OutOfFold(classes, probabilities, flag_probabilities, [rule_flags(t) for t in texts])
+    return OutOfFold(classes, probabilities, flag_probabilities, [flags_of(rule_flags(t)) for t in texts])
 
 
 def choose_threshold(confidences: np.ndarray, correct: np.ndarray, max_wrong: float = MAX_WRONG_RATE) -> float:

@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 
-from classifier.rules import issue_date_in, rule_flags
+from classifier.rules import flags_of, issue_date_in, rule_flags
 from classifier.text import prepare
 
 TODAY = dt.date(2026, 11, 22)
 
 
 def flags(text: str) -> set[str]:
-    return rule_flags(prepare("", text))
+    return flags_of(rule_flags(prepare("", text)))
 
 
 def test_prepare_masks_emails_phone_numbers_and_our_references():
