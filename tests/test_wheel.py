@@ -118,7 +118,7 @@ def installed(tmp_path_factory) -> Installed:
     root = tmp_path_factory.mktemp("wheel")
     context = root / "context"
     context_files = copy_build_context(context)
-    # Built without isolation, so nothing is downloaded: the build backend is the test extra's setuptools.
+    # Built without isolation, so nothing is downloaded: the build backend is the test extra's setuptools (>=70.1 builds wheels without the wheel package).
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
                     "--wheel-dir", root / "dist", context], check=True, timeout=300)
     (wheel,) = (root / "dist").glob("housing_intake-*.whl")
