@@ -27,11 +27,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Protocol
 
-import google.auth.exceptions
-import msal
-import requests
-from google.auth.transport.requests import Request
-from google.oauth2.credentials import Credentials
 from imapclient.exceptions import LoginError
 
 from core.errors import IntakeError, TemporaryDeliveryFailure
@@ -69,6 +64,9 @@ class MicrosoftClient:
         self._app = None
 
     def fetch(self) -> tuple[str, float]:
+        import msal  # here, not at the top: only a mailbox that uses OAuth2 pays for importing MSAL
+        import requests
+
         try:
             app = self._application()
             # MSAL keeps tokens too and would hand back the same one until five minutes before its
@@ -85,6 +83,8 @@ class MicrosoftClient:
         return result["access_token"], float(result["expires_in"])
 
     def _application(self):
+        import msal
+
         if self._app is None:
             s = self.settings
             # instance_discovery=False: Microsoft's own hosts skip it anyway; any other authority
@@ -100,12 +100,17 @@ class GoogleClient:
     credentials object is kept, so a refresh token Google rotates is used from then on."""
 
     def __init__(self, settings: GoogleOAuth2Settings) -> None:
+        from google.oauth2.credentials import Credentials  # only a mailbox that uses OAuth2 imports google-auth
+
         self.settings = settings
         self._credentials = Credentials(
             token=None, refresh_token=settings.refresh_token, token_uri=settings.token_url,
             client_id=settings.client_id, client_secret=settings.client_secret, scopes=settings.scopes)
 
     def fetch(self) -> tuple[str, float]:
+        import google.auth.exceptions
+        from google.auth.transport.requests import Request
+
         try:
             self._credentials.refresh(Request())
         except google.auth.exceptions.RefreshError as exc:
