@@ -368,7 +368,8 @@ class LimitsSettings(Section):
 
 class WorkersSettings(Section):
     """Several workers, on one machine or several (issue 16): one poller per source by a lease in the
-    database. Owned by the leases work; see core/leases.py."""
+    database (casework/leases.py; the README's "Several workers"). The holder renews every third of
+    ``lease_seconds``; the others try for the lease as often."""
 
     lease_seconds: float = Field(default=60.0, gt=0)  # a holder that has not renewed for this long is taken over
 
@@ -453,7 +454,6 @@ class Settings(BaseSettings):
 # test suite's and benchmarks' own (INTAKE_TEST_POSTGRES, INTAKE_BENCH_POSTGRES ...).
 NOT_SETTINGS = ("INTAKE_CONFIG", "INTAKE_PASSWORD")
 NOT_SETTINGS_PREFIXES = ("INTAKE_TEST_", "INTAKE_BENCH_")
-SECRET_FILE_SUFFIX = "_FILE"  # INTAKE_SMTP__PASSWORD_FILE: a secret read from a file (containers)
 
 
 def load_settings(config_file: Path | None = None, **overrides) -> Settings:
@@ -495,8 +495,7 @@ def _check_environment(environ) -> None:
         if not upper.startswith("INTAKE_") or upper in NOT_SETTINGS or upper.startswith(NOT_SETTINGS_PREFIXES):
             continue
         top = upper.removeprefix("INTAKE_").split("__")[0]
-        if top.lower() in Settings.model_fields or (
-                top.endswith(SECRET_FILE_SUFFIX) and top.removesuffix(SECRET_FILE_SUFFIX).lower() in Settings.model_fields):
+        if top.lower() in Settings.model_fields:
             continue
         raise ConfigurationError(f"environment variable {name} is not a setting (no setting {top.lower()}; "
                                  "a table's settings take two underscores, e.g. INTAKE_SMTP__HOST)")

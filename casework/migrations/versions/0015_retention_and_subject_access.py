@@ -1,4 +1,6 @@
-"""retention and subject access (issue 16)
+"""retention and subject access (issue 16): no schema change. Retention deletes rows of the existing
+tables, the subject access export reads them and records an event, and export/restore copy them; the
+revision stays so the chain each owner was given is unchanged.
 
 Revision ID: 0015
 Revises: 0014
@@ -13,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    pass  # nothing to change: see the docstring
 
 
 def downgrade() -> None:
