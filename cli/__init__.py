@@ -145,15 +145,25 @@ def _run(args, settings: Settings) -> int:
     service = scheduler.build(settings)
     if args.once:
         done = service.run_once()
-        print(
-            f"stored and processed {done['items']} items, sent {done['sent']} emails, printed {done['printed']} letters,"
-            f" {done['clocks']} clock events (overdue noted, cases closed after their satisfaction window)"
-        )
+        print(_run_summary(service, done["clocks"]))
         for name, error in service.runner.health.errors.items():
             print(f"source {name}: {error}", file=sys.stderr)
-        return 0
+        sources = [source.name for source in service.runner.sources]
+        return EXIT_NO_SOURCE if sources and all(name in service.runner.health.errors for name in sources) else EXIT_OK
     scheduler.run_forever(service)
     return 0
+
+
+def _run_summary(service, clock_events: int) -> str:
+    """What `intake run --once` did, each thing counted once: items stored; submissions processed (by
+    disposition); acknowledgements sent by email, held back by the per-sender cap, left to retry and
+    failed; letters printed; clock events."""
+    runner, sent, printed = service.runner.totals, service.sender.totals, service.printer.totals
+    outcomes = ", ".join(f"{count} {disposition}" for disposition, count in sorted(runner.dispositions.items()))
+    return (f"stored {runner.stored} new items; processed {runner.processed}" + (f" ({outcomes})" if outcomes else "")
+            + f"; acknowledgements: {sent['delivered']} sent, {runner.suppressed} suppressed (per-sender cap),"
+            f" {sent['retried']} to retry, {sent['failed']} failed; {printed['delivered']} letters printed;"
+            f" {clock_events} clock events (overdue noted, cases closed after their satisfaction window)")
 
 
 def _report_policy(settings: Settings) -> None:

@@ -110,13 +110,22 @@ def recent_count(session: Session, address: str, now: dt.datetime) -> int:
     One mailbox is one sender whatever the letter case or plus-address it is written with:
     ``Sam+1@Example.net`` and ``sam+2@example.net`` count with ``sam@example.net`` (canonical_address).
     Rows keep ``to_address`` as given, so the query compares lower-cased forms: the mailbox itself, or
-    its local part followed by ``+`` and anything, at the same domain."""
+    its local part followed by ``+`` and anything, at the same domain.
+
+    Bounded by time, not by history: a row's ``next_attempt_at`` is set to its ``created_at`` when it is
+    queued and only ever moves later (a retry, a requeue, staff's retry all set it to a later "now"), so
+    a row created in the window has ``next_attempt_at`` in it too. That condition lets the database
+    read only the window's rows through the existing ``ix_outbox_status_next (status, next_attempt_at)``
+    index, instead of every queued, sending or sent row ever written (0.6 ms at 582 rows, 110 ms at
+    50,000 before)."""
+    since = now - CAP_WINDOW
     query = (
         select(func.count())
         .select_from(OutboxMessage)
-        .where(same_mailbox(OutboxMessage.to_address, address))
         .where(OutboxMessage.status.in_([status.value for status in COUNTS_TOWARDS_CAP]))
-        .where(OutboxMessage.created_at > now - CAP_WINDOW)
+        .where(OutboxMessage.next_attempt_at > since)  # the index range: see above
+        .where(OutboxMessage.created_at > since)
+        .where(same_mailbox(OutboxMessage.to_address, address))
     )
     return session.scalar(query) or 0
 

@@ -22,12 +22,17 @@ same Message-ID, so mail clients and servers can recognise it as a duplicate, an
 The window in which a death resends is kept as small as it can be: the row is marked sent in one
 short transaction straight after the server accepts the message, with nothing in between. A row
 whose sending was cut short ``max_interrupted_sends`` times ends FAILED for a person, not in a loop.
+
+A batch of claimed rows is sent over one SMTP connection (``transport.batch``); each row is still
+marked sent in its own transaction straight after its 250, so a death mid-batch resends at most the
+one row whose 250 had not yet been recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
@@ -44,7 +49,7 @@ from core.logs import describe
 from core.settings import OutboxSettings, PolicySettings
 from core.workers import dead_local_worker, worker_id as this_worker
 from responders.outbox import bracketed
-from responders.transport import Transport
+from responders.transport import Transport, batch
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,9 @@ class OutboxSender:
         self.stale_after = stale_after
         self.max_backoff = max_backoff or dt.timedelta(seconds=settings.max_backoff_seconds)
         self.policy = policy or Policy(PolicySettings())
+        # What this sender did since it started, for `intake run --once`: "delivered" (sent, or handed
+        # to print), "retried" (a temporary failure: back in the queue), "failed" (for a person).
+        self.totals: Counter = Counter()
 
     def run_once(self, now: dt.datetime | None = None, due_by: dt.datetime | None = None) -> int:
         """Requeue stale claims, claim a batch of rows due by ``due_by`` (default: now) and try each;
@@ -82,8 +90,9 @@ class OutboxSender:
         rescheduled is not tried again in the same drain, however long the drain takes."""
         self.requeue_stale(now)
         claimed = self.claim(now, due_by)
-        for outbox_id in claimed:
-            self.attempt(outbox_id, now)
+        with batch(self.transport):  # one SMTP connection for the batch's sends
+            for outbox_id in claimed:
+                self.attempt(outbox_id, now)
         return len(claimed)
 
     # -- claiming ---------------------------------------------------------------------------------
@@ -174,6 +183,7 @@ class OutboxSender:
         )
         if result.rowcount != 1:
             return None
+        self.totals["delivered"] += 1
         row = session.get_one(OutboxMessage, outbox_id)
         record_delivery(session, row, self.policy, now, **detail)
         return row
@@ -182,6 +192,7 @@ class OutboxSender:
         with self.db.transaction() as session:
             row = self._own_claim(session, outbox_id)
             if row is not None:
+                self.totals["retried"] += 1
                 self._reschedule(row, reason, now)
                 log.warning("outbox row %s not sent (attempt %s, now %s): %s", row.id, row.attempts, row.status, reason)
 
@@ -189,6 +200,7 @@ class OutboxSender:
         with self.db.transaction() as session:
             row = self._own_claim(session, outbox_id)
             if row is not None:
+                self.totals["failed"] += 1
                 row.attempts += 1
                 mark_failed(session, row, reason, now)
                 log.error("outbox row %s failed permanently: %s", row.id, reason)
