@@ -201,10 +201,10 @@ def test_the_installed_intake_runs_a_maildir_once_from_outside_the_repository(in
 
     run = installed.intake("run", "--once", cwd=site, env=env)
     assert run.returncode == 0, run.stderr
-    assert "sent 2 emails" in run.stdout, run.stdout
 
-    acknowledgements = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in (site / "var" / "outbox").glob("*.eml")]
-    assert {parseaddr(message["To"])[1] for message in acknowledgements} == residents
+    outbox = sorted((site / "var" / "outbox").glob("*.eml"))
+    acknowledgements = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in outbox]
+    assert sorted(parseaddr(message["To"])[1] for message in acknowledgements) == sorted(residents)  # one each
     for message in acknowledgements:
         body = message.get_body(("plain",)).get_content()
         assert REFERENCE.search(message["Subject"] + body), message["Subject"]
