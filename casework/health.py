@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from casework.models import Case, Clock, OutboxMessage, SourceHealth, Submission, utcnow
 from casework.vocabulary import ACK_CLOCKS, ACKNOWLEDGEMENTS, WINDOWS, CaseStatus, Disposition, OutboxStatus
+from core.settings import Settings
 
 SILENT_POLLS = 3  # no successful poll for this many poll intervals (and at least SILENT_MINIMUM): silent
 SILENT_MINIMUM = dt.timedelta(minutes=5)
@@ -41,6 +42,12 @@ class SourceState:
     last_success_at: dt.datetime | None
     failing: bool  # its last poll failed
     silent: bool  # no successful poll for too long (see the module docstring)
+
+
+def source_names(settings: Settings) -> list[str]:
+    """The sources the settings configure, by name: IMAP mailboxes, Maildirs, then the letters folder."""
+    names = [imap.name for imap in settings.imap] + [maildir.name for maildir in settings.maildir]
+    return names + ([settings.letters.name] if settings.letters is not None else [])
 
 
 def silence_limit(poll_seconds: float, at_least: dt.timedelta = SILENT_MINIMUM) -> dt.timedelta:

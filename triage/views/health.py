@@ -29,12 +29,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from casework.health import Figures, figures, silence_limit, source_states
+from casework.health import Figures, figures, silence_limit, source_names, source_states
 from casework.models import utcnow
 from core.db import Database
 from core.logs import describe
 from core.settings import Settings
-from triage.views.operations import configured_sources
 
 log = logging.getLogger(__name__)
 PATHS = ("/healthz", "/metrics")
@@ -55,7 +54,7 @@ def health_report(db: Database, settings: Settings, started_at) -> dict:
     try:
         with db.sessions() as session:
             session.execute(text("SELECT 1"))
-            states = source_states(session, configured_sources(settings), now=now,
+            states = source_states(session, source_names(settings), now=now,
                                    limit=silence_limit(settings.poll_seconds), since=started_at)
     except SQLAlchemyError as exc:
         log.error("/healthz: the database did not answer: %s", describe(exc))
