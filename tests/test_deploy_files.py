@@ -183,6 +183,13 @@ def test_the_compose_settings_and_the_mounted_settings_file_load(tmp_path):
     assert shown.stdout.split() == ["postgresql+psycopg://intake@db:5432/intake", "json", "True", "Example", "Homes"]
 
 
+def test_intake_check_passes_on_the_shipped_settings_file(postgresql_url, tmp_path):
+    """deploy/intake.toml as shipped, with a database this machine has in place of the compose network's."""
+    env = compose_environment(INTAKE_DATABASE_URL=postgresql_url, INTAKE_VAR_DIR=str(tmp_path / "var"))
+    checked = the_cli("check", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
