@@ -244,6 +244,7 @@ def run_forever(service: Service) -> None:
     up and the sources closed, and it returns (the command exits 0)."""
     scheduler = BackgroundScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(_threads(service))})
     schedule(service, scheduler)
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # not two lines per heartbeat
     with _stop_on_signals(service.stopping):
         scheduler.start()
         log.info("worker %s started: %d sources, polling every %ss (or as soon as mail arrives where the "
@@ -298,34 +299,38 @@ def _poll_loop(service: Service, scheduler: BaseScheduler, source: Source) -> No
     def held() -> bool:
         return not _stopping(service, scheduler) and service.holds_lease(name)
 
-    leased, was_held = LeasedSource(source, held), False
+    leased, was_held, pushed = LeasedSource(source, held), False, False
     while not _stopping(service, scheduler):
         try:
             if not held():
                 if was_held:
                     source.close()  # another worker polls it now: no connection left open for nothing
-                was_held = False
+                was_held = pushed = False
                 _pause(service, scheduler, service.leases.renew_every)
                 continue
             was_held = True
-            if service.runner.poll(leased):
+            stored = service.runner.poll(leased)
+            if not stored and pushed:  # the server said mail came, but its folder view may catch up only
+                stored = service.runner.poll(leased)  # at the end of the poll's first command: ask again
+            if stored:
                 service.stored.set()
-            _wait_for_next_poll(service, scheduler, source, held)
+            pushed = _wait_for_next_poll(service, scheduler, source, held)
         except Exception as exc:  # noqa: BLE001 - the poller must outlive any one failure
             log.error("poller for source %s: %s", source.name, describe(exc))
             _pause(service, scheduler, WAIT_SLICE)
 
 
-def _wait_for_next_poll(service: Service, scheduler: BaseScheduler, source: Source, held: Callable[[], bool]) -> None:
-    """Until mail arrives (the source says so), ``poll_seconds`` pass, the lease is lost or the worker
-    stops; in slices short enough that the lease is renewed (``held``) in time."""
+def _wait_for_next_poll(service: Service, scheduler: BaseScheduler, source: Source, held: Callable[[], bool]) -> bool:
+    """Until mail arrives (the source says so: True), ``poll_seconds`` pass, the lease is lost or the
+    worker stops; in slices short enough that the lease is renewed (``held``) in time."""
     deadline = time.monotonic() + service.settings.poll_seconds
     while (left := deadline - time.monotonic()) > 0 and held():
         piece = min(left, service.leases.renew_every, WAIT_SLICE)
         began = time.monotonic()
         if _wait_for_mail(source, piece):
-            return
+            return True
         _pause(service, scheduler, piece - (time.monotonic() - began))  # a source that cannot push returns at once
+    return False
 
 
 def _wait_for_mail(source: Source, seconds: float) -> bool:
