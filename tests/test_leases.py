@@ -11,10 +11,10 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.leases import Leases, holders, source_lease
-from casework.models import Case, Lease
+from casework.models import Case, Lease, Submission
 from core.workers import worker_id
 
 OTHER_HOST_A, OTHER_HOST_B = "machine-a:101", "machine-b:202"  # workers on other machines: judged by expiry
@@ -190,3 +190,30 @@ def test_two_workers_running_the_clock_job_at_once_note_each_overdue_clock_once_
     assert sorted(noted) == sorted(noted_by_hand)  # each once
     assert [references[case_id] for action, _, case_id in events if action == "auto_closed"] == ["CMP-3"]
     assert closed == closed_by_hand
+
+
+def test_run_once_polls_only_the_sources_whose_lease_it_takes_and_gives_its_leases_up(make_settings, tmp_path):
+    """A second `intake run --once` while another worker (here: one on another machine) holds the
+    mailbox's lease processes and sends, but does not poll; once the lease is free it polls."""
+    import scheduler
+    from tests.mail import deliver, make_mail, new_maildir
+
+    maildir = new_maildir(tmp_path / "maildir")
+    for n in range(2):
+        deliver(maildir, make_mail(f"Resident {n} <r{n}@example.net>", "Leak", f"My kitchen tap is leaking, flat {n}."))
+    service = scheduler.build(make_settings(maildir=[{"name": "mailbox", "path": maildir}]))
+    elsewhere = Leases(service.db, 300, holder=OTHER_HOST_A)
+    assert elsewhere.hold("source:mailbox")
+
+    assert service.run_once()["items"] == 0
+    assert len(list((maildir / "new").iterdir())) == 2  # not read: another worker polls it
+    with service.db.sessions() as session:
+        assert session.scalar(select(func.count(Submission.id))) == 0
+    assert set(holders(service.db)) == {"source:mailbox"}  # its own clocks lease given up; the other's kept
+
+    elsewhere.release_all()
+    service.run_once()
+    with service.db.sessions() as session:
+        assert session.scalar(select(func.count(Submission.id))) == 2
+        assert session.scalar(select(func.count(Submission.id)).where(Submission.disposition == "pending")) == 0
+    assert holders(service.db) == {}
