@@ -3,7 +3,7 @@ step, reasonable adjustment, language and audit action are called on every page.
 
 from __future__ import annotations
 
-from casework.vocabulary import Adjustment, Category, Channel, ClockKind, EventAction, HazardStep, Language
+from casework.vocabulary import Adjustment, Category, Channel, ClockKind, EventAction, Flag, HazardStep, Language
 
 CATEGORY_WORDS = {
     Category.COMPLAINT: "complaint", Category.SERVICE_REQUEST: "service request", Category.COMPLIMENT: "compliment",
@@ -54,3 +54,8 @@ ACTION_WORDS = {
     EventAction.PROPERTY_SET: "home set", EventAction.LETTER_POSTED: "letter posted",
     EventAction.SUBJECT_ACCESS_EXPORTED: "subject access request exported",
 }
+
+# A check marker (the weaker tier of a safety flag, issue 13): what the line on the case calls it, and its state.
+CHECK_WORDS = {Flag.SAFEGUARDING: "possible safeguarding concern", Flag.EMERGENCY_HAZARD: "possible emergency hazard",
+               Flag.DAMP_MOULD: "possible damp or mould"}
+CHECK_STATE_WORDS = {"open": "to check", "confirmed": "confirmed: now a flag", "dismissed": "dismissed"}

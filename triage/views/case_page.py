@@ -19,10 +19,11 @@ from casework.queries import case_view
 from casework.vocabulary import (
     CLOSING_OUTCOMES, WINDOWS, Adjustment, CaseStatus, Category, Channel, EventAction, Flag, HazardStep, Language,
 )
+from pipeline.tiers import check_lines, urgent_rules
 from triage.render import when
 from triage.words import (
-    ACTION_WORDS, ADJUSTMENT_WORDS, CATEGORY_WORDS, CHANNEL_WORDS, CLOCK_WORDS, LANGUAGE_WORDS, OUTCOME_WORDS,
-    STEP_WORDS,
+    ACTION_WORDS, ADJUSTMENT_WORDS, CATEGORY_WORDS, CHANNEL_WORDS, CHECK_STATE_WORDS, CHECK_WORDS, CLOCK_WORDS,
+    LANGUAGE_WORDS, OUTCOME_WORDS, STEP_WORDS,
 )
 
 HAZARD_FLAGS = (Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD)
@@ -31,7 +32,8 @@ HAZARD_FLAGS = (Flag.EMERGENCY_HAZARD, Flag.DAMP_MOULD)
 DETAIL_KEYS = ("category", "flags", "reason", "assignee", "previous", "adjustments", "outcome", "kind", "channel",
                "outbox_status", "subject", "days", "new_due", "other", "into", "duplicate", "new_case", "from_case",
                "step", "note", "previous_note", "language", "previous_language", "reasons", "handler", "window",
-               "stage", "previous_reason", "previous_outcome", "error", "uprn", "how", "address_filled")
+               "stage", "previous_reason", "previous_outcome", "error", "uprn", "how", "address_filled", "checks",
+               "for_staff")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -49,6 +51,7 @@ def case_page(session, reference: str, now: dt.datetime, zone: ZoneInfo) -> dict
         **_home(session, case),
         "messages": _messages(session, case),
         "classifications": [_classified(event) for event in events if event.action == EventAction.CLASSIFIED],
+        **_two_tiers(case, events),
         "clocks": [_clock(clock, events, now) for clock in case.clocks],
         "trail": [_event(event, zone) for event in events],
     }
@@ -104,7 +107,29 @@ def _classified(event: CaseEvent) -> dict:
     detail = event.detail or {}
     return {"at": event.at, "submission_id": event.submission_id, "category": detail.get("category"),
             "confidence": event.confidence, "model_version": event.model_version,
-            "flags": detail.get("flags") or [], "explanation": detail.get("explanation") or []}
+            "flags": detail.get("flags") or [], "explanation": detail.get("explanation") or [],
+            "checks": detail.get("checks") or [],
+            "rules": [{"rule_id": str(hit.get("rule_id", "")), "flag": str(hit.get("flag", "")),
+                       "words": str(hit.get("words", ""))} for hit in detail.get("rules") or []]}
+
+
+def _two_tiers(case: Case, events: list[CaseEvent]) -> dict:
+    """The check markers (open, confirmed or dismissed; pipeline/tiers.py), the rules behind each urgent
+    flag the case still has, and the lines the pipeline left for staff. The rules' words are the
+    resident's: the template shows them as text."""
+    checks = [{"flag": line.flag, "words": CHECK_WORDS.get(line.flag, line.flag.replace("_", " ")),
+               "state": line.state, "state_words": CHECK_STATE_WORDS[line.state], "open": line.open,
+               "rules": [{"rule_id": rule.rule_id, "words": rule.words} for rule in line.rules],
+               "raised_at": line.raised_at, "by": line.by, "decided_at": line.decided_at}
+              for line in check_lines(events)]
+    flagged_by: dict[str, list[dict]] = {}
+    for flag, rule in urgent_rules(events):
+        if flag in case.flags and rule.rule_id not in {seen["rule_id"] for seen in flagged_by.get(flag, [])}:
+            flagged_by.setdefault(flag, []).append({"rule_id": rule.rule_id, "words": rule.words})
+    notes = [note for event in events if event.action == EventAction.CLASSIFIED
+             for note in (event.detail or {}).get("for_staff") or []]
+    return {"checks": checks, "open_checks": [check for check in checks if check["open"]],
+            "flagged_by": flagged_by, "for_staff": notes}
 
 
 def _clock(clock, events: list[CaseEvent], now: dt.datetime) -> dict:

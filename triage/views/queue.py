@@ -9,15 +9,17 @@ import datetime as dt
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from casework.models import utcnow
+from casework.models import Case, CaseEvent, utcnow
 from casework.queue import UNASSIGNED_FILTER, QueueFilter, counts, people, queue_page
-from casework.vocabulary import Category, Channel, Flag
+from casework.vocabulary import Category, Channel, EventAction, Flag
 from triage.render import day, page, when
-from triage.words import CHANNEL_WORDS, CLOCK_WORDS
+from pipeline.tiers import open_checks
+from triage.words import CHANNEL_WORDS, CHECK_WORDS, CLOCK_WORDS
 
 # The query parameters, in the order the form shows them.
 FIELDS = ("q", "category", "stage", "flag", "assignee", "status", "held", "channel", "overdue", "week")
@@ -43,6 +45,7 @@ def queue(request: Request) -> Response:
                     and request.headers.get("hx-history-restore-request") != "true")
     with staff.db.sessions() as session:
         result = queue_page(session, filters, after=request.query_params.get("after"), now=now, timezone=zone)
+        checks = _open_checks(session, [row.id for row in result.rows])
         bar = None if only_results else counts(session, user.email, now=now, timezone=zone)
         logins = [] if only_results else people(session)
     chosen = {name: value for name, value in form.items() if value}
@@ -51,7 +54,7 @@ def queue(request: Request) -> Response:
         "next_url": "/?" + urlencode({**chosen, "after": result.next_cursor}) if result.next_cursor else None,
         "first_url": "/?" + urlencode(chosen) if chosen else "/",
         "clock_labels": CLOCK_WORDS, "due": lambda at: _due(at, ZoneInfo(zone)),
-        "urgent_flags": URGENT_FLAGS, "warning_flags": WARNING_FLAGS,
+        "urgent_flags": URGENT_FLAGS, "warning_flags": WARNING_FLAGS, "checks": checks, "check_words": CHECK_WORDS,
     }
     if only_results:
         return page(request, "queue/results.html", **context)
@@ -78,6 +81,22 @@ def to_filter(form: dict[str, str], me: str, references) -> QueueFilter:
         channel=form["channel"] if form["channel"] in set(Channel) else None,
         search=search or None,
     )
+
+
+def _open_checks(session, ids: list[int]) -> dict[int, list[str]]:
+    """The open check markers of the page's cases (pipeline/tiers.py): a marker beside the flags, never a
+    change of order. Only cases with a check raised have their classification events read."""
+    with_checks = [case_id for case_id, checks in session.execute(select(Case.id, Case.checks).where(Case.id.in_(ids)))
+                   if checks]
+    if not with_checks:
+        return {}
+    events: dict[int, list[CaseEvent]] = {}
+    query = (select(CaseEvent).where(CaseEvent.case_id.in_(with_checks),
+                                     CaseEvent.action.in_([EventAction.CLASSIFIED, EventAction.RECLASSIFIED]))
+             .order_by(CaseEvent.id))
+    for event in session.scalars(query):
+        events.setdefault(event.case_id, []).append(event)
+    return {case_id: found for case_id, case_events in events.items() if (found := open_checks(case_events))}
 
 
 def _is_current(form: dict[str, str], query: dict[str, str]) -> bool:
