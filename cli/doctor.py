@@ -1,6 +1,7 @@
 """`intake doctor`: is this installation well? One line per check, each ``ok`` or ``PROBLEM``, in plain
 words: the settings, the database and its migrations, each mailbox's login (and its OAuth2 secrets' end
-dates), SMTP, Tesseract and the [letters] languages, the classifier's model and the templates.
+dates), SMTP, where alerts go, Tesseract and the [letters] languages, the classifier's model and the
+templates.
 
 Invariants: the doctor changes nothing and sends nothing. It logs in to each mailbox and to SMTP and
 leaves (SMTP: EHLO, STARTTLS and AUTH when configured, then QUIT; never MAIL FROM); it reads the
@@ -59,8 +60,8 @@ def doctor(settings: Settings, out: TextIO) -> int:
 
 def examine(settings: Settings) -> Iterable[Finding]:
     """Every check in turn (a generator, so each line shows as soon as its check is done)."""
-    for check in (settings_findings, database_findings, mailbox_findings, smtp_findings, tesseract_findings,
-                  model_findings, template_findings):
+    for check in (settings_findings, database_findings, mailbox_findings, smtp_findings, alert_findings,
+                  tesseract_findings, model_findings, template_findings):
         yield from _guarded(check, settings)
 
 
@@ -211,6 +212,18 @@ def smtp_findings(settings: Settings) -> list[Finding]:
         _quietly(client.quit)
     login = f", login as {smtp.username} accepted" if smtp.username else " (no login configured)"
     return [Finding("smtp", False, f"{where} answers{', STARTTLS' if smtp.security == 'starttls' else ''}{login}")]
+
+
+def alert_findings(settings: Settings) -> list[Finding]:
+    """Where alert emails go: nowhere is allowed (said, not a problem); to files is a problem, as nobody
+    would read them."""
+    to = settings.alerts.to
+    if not to:
+        return [Finding("alerts", False, "no [alerts] to: no alert emails (/healthz and /metrics still tell)")]
+    if not settings.smtp.host:
+        return [Finding("alerts", True, f"[alerts] to is {to} but there is no [smtp] host: alerts would be "
+                        "written as .eml files, and nobody would see them")]
+    return [Finding("alerts", False, f"alert emails go to {to} through {settings.smtp.host}")]
 
 
 # -- Tesseract ---------------------------------------------------------------------------------------

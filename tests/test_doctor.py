@@ -60,6 +60,7 @@ def installation(tmp_path, mailbox, smtp_server):
         "INTAKE_SMTP": json.dumps({"host": "127.0.0.1", "port": smtp_server.port, "security": "none",
                                    "username": USERNAME, "password": PASSWORD, "timeout_seconds": 10}),
         "INTAKE_LETTERS": json.dumps({"path": str(letters), "ocr_languages": "eng"}),
+        "INTAKE_ALERTS": json.dumps({"to": "ops@landlord.org"}),
         "INTAKE_LANDLORD": json.dumps({"name": "Riverside Housing Trust",
                                        "address": ["Riverside Housing Trust", "2 Canal Street", "Northam", "NM1 2AB"]}),
     }
@@ -83,10 +84,11 @@ def test_a_healthy_installation_is_all_ok(installation, smtp_server):
     assert status == 0, lines
     checks = [line.split(":")[0].split(maxsplit=1) for line in lines[:-1]]
     assert checks == [["ok", "settings"], ["ok", "database"], ["ok", "imap complaints"], ["ok", "smtp"],
-                      ["ok", "tesseract"], ["ok", "model"], ["ok", "templates"]], lines
+                      ["ok", "alerts"], ["ok", "tesseract"], ["ok", "model"], ["ok", "templates"]], lines
     assert lines[-1] == "all well"
     assert "at migration" in lines[1] and "(the newest)" in lines[1]
     assert f"login as {USERNAME} accepted" in lines[3]
+    assert lines[4] == "ok       alerts: alert emails go to ops@landlord.org through 127.0.0.1"
     assert smtp_server.received == []  # the doctor logs in to SMTP and sends nothing
 
 
@@ -139,6 +141,16 @@ def test_wrong_smtp_password(installation):
     assert status == 1
     [problem] = problems(lines)
     assert problem.startswith(f"PROBLEM  smtp: 127.0.0.1:{smtp['port']} refused the login of {USERNAME} (535)")
+
+
+@pytest.mark.timeout(200)
+def test_alerts_with_nowhere_to_send_them(installation):
+    environment = {key: value for key, value in installation.items() if key != "INTAKE_SMTP"}
+    status, lines = doctor(environment)
+    assert status == 1
+    [problem] = problems(lines)
+    assert problem == ("PROBLEM  alerts: [alerts] to is ops@landlord.org but there is no [smtp] host: alerts would "
+                       "be written as .eml files, and nobody would see them")
 
 
 @pytest.mark.timeout(200)
