@@ -1,6 +1,7 @@
 """The Dockerfile, docker-compose.yml and their settings and secrets, checked as far as a machine with no
 Docker daemon can: every command they run exists in the CLI, every path the image copies is in the build
-context, the settings they give load, the web service's health check passes against a real `intake serve`,
+context, Debian's docker-compose (whose `config` needs no daemon) accepts the compose file, the settings
+they give load, the web service's health check passes against a real `intake serve`,
 and the database password reaches PostgreSQL the way the compose file hands it over (a pgpass file made by
 scripts/compose-secrets.sh), against a real server that asks for a password. Building the image and
 `docker compose up` are not run here (README "Running in production" says so)."""
@@ -125,6 +126,35 @@ def test_compose_runs_postgres_a_one_shot_migration_two_workers_and_the_web_app(
         assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     for name in INTAKE_SERVICES:
         assert SERVICES[name]["build"] == "." and SERVICES[name]["image"] == SERVICES["worker"]["image"]
+
+
+def compose_config(folder: Path) -> subprocess.CompletedProcess:
+    """`docker-compose config` (a real Compose implementation; it needs no daemon) on folder's compose file."""
+    return subprocess.run(["docker-compose", "--file", folder / "docker-compose.yml", "config"], cwd=folder,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_compose_implementation_accepts_the_file_and_resolves_it_as_intended():
+    resolved = compose_config(REPO)
+    assert resolved.returncode == 0, resolved.stderr
+    services = yaml.safe_load(resolved.stdout)["services"]
+    assert services["worker"]["deploy"]["replicas"] == 2
+    assert services["web"]["command"] == ["intake", "serve", "--host", "0.0.0.0", "--port", "8000"]
+    for name in INTAKE_SERVICES:  # the shared anchor reached every intake service
+        assert services[name]["environment"]["INTAKE_DATABASE_URL"] == "postgresql+psycopg://intake@db:5432/intake"
+        assert f"{REPO}/deploy/intake.toml:/etc/intake/intake.toml:ro" in services[name]["volumes"]
+        assert [secret["source"] for secret in services[name]["secrets"]] == ["pgpass"]
+
+
+def test_the_compose_implementation_refuses_a_misspelt_key(tmp_path):
+    """The check above can fail: the same file with `replicas` misspelt is refused."""
+    shutil.copytree(REPO / "deploy", tmp_path / "deploy", ignore=shutil.ignore_patterns("secrets"))
+    text = (REPO / "docker-compose.yml").read_text()
+    assert text.count("replicas: 2") == 1
+    (tmp_path / "docker-compose.yml").write_text(text.replace("replicas: 2", "replica: 2"))
+    refused = compose_config(tmp_path)
+    assert refused.returncode != 0
+    assert "replica" in refused.stderr
 
 
 def test_compose_bind_mounts_and_secrets_name_files_the_repository_or_the_secrets_script_provides(tmp_path):
