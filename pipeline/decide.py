@@ -308,7 +308,7 @@ def follow_up_effect(case: MatchedCase, classification: Classification, confiden
 def _follow_up(message: ParsedMessage, classification: Classification, facts: CaseFacts) -> Decision:
     case = facts.case
     flags = frozenset(classification.flags & SAFETY_FLAGS)
-    checks = check_flags(classification) & SAFETY_FLAGS
+    checks = check_flags(classification)  # a line for staff on the case, as on a new message
     confident = may_acknowledge_by_category(classification.confidence, facts.threshold, classification.flags)
     effect = follow_up_effect(case, classification, confident)
     holds = []
