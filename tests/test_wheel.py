@@ -3,15 +3,15 @@ into the build context), installed into a fresh virtualenv outside the repositor
 that is not the repository, as the container runs it. Templates, the model, the classifier's rules and the
 migrations can only come from the wheel there: the repository is on no path the installed `intake` sees.
 
-The virtualenv is made without the project's dependencies and given them by a .pth file naming a folder
-of links to the project virtualenv's installed distributions, less the project's own editable install, so
-nothing is downloaded and the wheel is installed with --no-deps into an environment that has no other copy
-of the project's code.
+The virtualenv is made without pip or any package, and given the wheel's declared dependencies alone by a
+.pth file naming a folder of links to their installed files in the project's virtualenv (read from the
+wheel's Requires-Dist, transitively): nothing is downloaded, the wheel is installed with --no-deps, there is
+no other copy of the project's code, and a dependency the code imports but pyproject.toml does not declare
+is missing there as it would be in the image.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import shutil
@@ -20,10 +20,13 @@ import sys
 import sysconfig
 import zipfile
 from email import message_from_bytes, policy
+from importlib import metadata
 from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import REPO
 from tests.mail import deliver, make_mail, new_maildir
@@ -123,23 +126,60 @@ def installed(tmp_path_factory) -> Installed:
                     "--wheel-dir", root / "dist", context], check=True, timeout=300)
     (wheel,) = (root / "dist").glob("housing_intake-*.whl")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", root / "venv"], check=True, timeout=120)
-    _lend_dependencies(root)
-    subprocess.run([root / "venv" / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
-                    wheel], check=True, timeout=300, cwd=root)
+    _lend_dependencies(root, wheel)
+    # This virtualenv's pip installs into the new one (which has none): only the wheel goes in.
+    subprocess.run([sys.executable, "-m", "pip", "--python", root / "venv" / "bin" / "python", "install", "--no-deps",
+                    "--no-index", "--quiet", wheel], check=True, timeout=300, cwd=root)
     return Installed(root, wheel, context_files)
 
 
-def _lend_dependencies(root: Path) -> None:
-    """A folder of links to every distribution in this virtualenv but the project itself (its editable
-    finder and metadata), named by a .pth file in the new virtualenv."""
+def declared_distributions(wheel: Path) -> list[metadata.Distribution]:
+    """The distributions `pip install` of the wheel would bring, as installed here: its Requires-Dist
+    without extras, then theirs (with the extras asked for, e.g. psycopg[binary]), transitively. A
+    declared one missing here raises PackageNotFoundError."""
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+        declared = message_from_bytes(archive.read(name)).get_all("Requires-Dist") or []
+    queue = [requirement for requirement in map(Requirement, declared)
+             if requirement.marker is None or requirement.marker.evaluate({"extra": ""})]
+    seen: set[tuple[str, str]] = set()
+    found: dict[str, metadata.Distribution] = {}
+    while queue:
+        requirement = queue.pop()
+        distribution = metadata.distribution(requirement.name)
+        key = canonicalize_name(requirement.name)
+        found[key] = distribution
+        for extra in ("", *sorted(requirement.extras)):
+            if (key, extra) in seen:
+                continue
+            seen.add((key, extra))
+            for needed in map(Requirement, distribution.requires or []):
+                if needed.marker is None or needed.marker.evaluate({"extra": extra}):
+                    queue.append(needed)
+    return list(found.values())
+
+
+def _lend_dependencies(root: Path, wheel: Path) -> None:
+    """A folder of links to the installed files of the wheel's declared dependencies alone (never the
+    project's editable install, nor the test extras), named by a .pth file in the new virtualenv: a
+    dependency the code needs but pyproject.toml does not declare is missing there, as in the image."""
     ours = Path(sysconfig.get_paths()["purelib"])
     lent = root / "dependencies"
     lent.mkdir()
-    for entry in ours.iterdir():
-        name = entry.name
-        if name.startswith(("__editable__", "housing_intake")) or name.endswith(".pth") or name == "__pycache__":
-            continue
-        (lent / name).symlink_to(entry)
+    for distribution in declared_distributions(wheel):
+        for file in distribution.files or []:
+            parts = Path(file).parts
+            if parts[0] == ".." or parts[0] == "__pycache__":
+                continue  # scripts in bin/, and no one's
+            top = ours / parts[0]
+            if top.is_dir() and len(parts) > 2 and not (top / "__init__.py").exists():
+                # A namespace package (google/ ...): lend this distribution's part of it only.
+                (lent / parts[0]).mkdir(exist_ok=True)
+                link, target = lent / parts[0] / parts[1], top / parts[1]
+            else:
+                link, target = lent / parts[0], top
+            if not link.exists() and target.exists():
+                link.symlink_to(target)
     venv_site = next((root / "venv" / "lib").glob("python3*/site-packages"))
     (venv_site / "project-dependencies.pth").write_text(f"{lent}\n")
 
