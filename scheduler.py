@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
@@ -33,12 +34,12 @@ from core.db import Database
 from casework.policy import Policy
 from casework.references import References
 from core.settings import Settings
-from classifier.model import Classifier
 from intake.imap import ImapSource
 from intake.items import Source
 from intake.maildir import MaildirSource
-from pipeline.process import Pipeline
+from pipeline.process import LazyClassifier, Pipeline
 from pipeline.runner import Runner
+from responders.alerts import Alerter
 from responders.post import LetterPrinter, batch_cut, print_folder, write_day_batch
 from responders.correspondence import Correspondence
 from triage.staff import Staff
@@ -69,6 +70,12 @@ class Service:
     stopping: threading.Event = field(default_factory=threading.Event)  # SIGTERM/SIGINT: finish and stop
     stored: threading.Event = field(default_factory=threading.Event)  # a poll stored items: process now
     queued: threading.Event = field(default_factory=threading.Event)  # processing queued rows: send now
+    started_at: dt.datetime = field(default_factory=utcnow)
+
+    @cached_property
+    def alerter(self) -> Alerter:
+        """The alert job's (made on its first run, so commands that never alert never build it)."""
+        return Alerter(self.settings, self.db, started_at=self.started_at)
 
     def run_once(self) -> dict[str, int]:
         """Every job once, draining each: what `intake run --once`, the tests and the demo use. Sources
@@ -211,7 +218,7 @@ def build_pipeline(settings: Settings, templates: TemplateSet, policy: Policy | 
         settings=settings,
         policy=policy,
         references=References(settings.references),
-        classifier=Classifier.load(settings.classifier.model_path, threshold=settings.classifier.confidence_threshold),
+        classifier=LazyClassifier(settings.classifier.model_path, threshold=settings.classifier.confidence_threshold),
         correspondence=build_correspondence(settings, templates, policy),
     )
 
@@ -279,6 +286,8 @@ def schedule(service: Service, scheduler: BaseScheduler) -> None:
     renew_every = service.settings.workers.lease_seconds / 3
     scheduler.add_job(_renew_leases, "interval", seconds=renew_every, args=[service], id="leases", coalesce=True)
     scheduler.add_job(_run_clocks, "interval", minutes=CLOCKS_MINUTES, args=[service], id="clocks", coalesce=True)
+    scheduler.add_job(_run_alerts, "interval", minutes=service.settings.alerts.check_minutes, args=[service],
+                      id="alerts", coalesce=True, max_instances=1)
     cut = batch_cut(service.settings)
     if service.settings.letters is not None and cut is not None:
         at = (dt.datetime.combine(dt.date.min, cut) + BATCH_AFTER_CUT).time()
@@ -377,6 +386,11 @@ def _run_clocks(service: Service) -> int:
     return watch_clocks(service.db) if service.holds_lease(CLOCKS) else 0
 
 
+def _run_alerts(service: Service) -> int:
+    """Alert emails, from the worker holding the clocks' lease only: one email per condition, not one per worker."""
+    return service.alerter.run_once() if service.holds_lease(CLOCKS) else 0
+
+
 def _write_print_batch(service: Service) -> None:
     if service.holds_lease(PRINT_BATCH):
         service.write_todays_batch()
@@ -418,8 +432,9 @@ def _stop_on_signals(stopping: threading.Event) -> Iterator[None]:
 
 
 def _threads(service: Service) -> int:
-    """One thread per poll job, plus processing, sending, the lease heartbeat, the clocks and the print batch."""
-    return len(service.runner.sources) + 5
+    """One thread per poll job, plus processing, sending, the lease heartbeat, the clocks, the alerts and
+    the print batch."""
+    return len(service.runner.sources) + 6
 
 
 def _drain(job: Callable[[], int], stop: Callable[[], bool] = lambda: False) -> int:
