@@ -18,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -59,9 +60,9 @@ class CheckLine:
     flag: str
     state: str  # OPEN, CONFIRMED or DISMISSED
     rules: tuple[RuleLine, ...]  # the named rules that raised it (may be empty: the model alone)
-    raised_at: object  # when the classification that raised it ran (a datetime)
+    raised_at: dt.datetime  # when the classification that raised it ran
     by: str | None = None  # who confirmed or dismissed it
-    decided_at: object = None
+    decided_at: dt.datetime | None = None
 
     @property
     def open(self) -> bool:
