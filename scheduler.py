@@ -27,7 +27,7 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from intake.checkpoints import Checkpoints
 from casework.actions import Casework
 from casework.clocks import watch_clocks
-from casework.leases import CLOCKS, PRINT_BATCH, Leases, source_lease
+from casework.leases import CLOCKS, PRINT_BATCH, Leases, renewal_seconds, source_lease
 from casework.models import utcnow
 from core.logs import describe
 from core.db import Database
@@ -283,8 +283,8 @@ def schedule(service: Service, scheduler: BaseScheduler) -> None:
         scheduler.add_job(_poll_loop, args=[service, scheduler, source], id=f"poll:{source.name}",
                           next_run_time=utcnow())
     scheduler.add_job(_send_loop, args=[service, scheduler], id="send", next_run_time=utcnow())
-    renew_every = service.settings.workers.lease_seconds / 3
-    scheduler.add_job(_renew_leases, "interval", seconds=renew_every, args=[service], id="leases", coalesce=True)
+    scheduler.add_job(_renew_leases, "interval", seconds=renewal_seconds(service.settings.workers.lease_seconds),
+                      args=[service], id="leases", coalesce=True)
     scheduler.add_job(_run_clocks, "interval", minutes=CLOCKS_MINUTES, args=[service], id="clocks", coalesce=True)
     scheduler.add_job(_run_alerts, "interval", minutes=service.settings.alerts.check_minutes, args=[service],
                       id="alerts", coalesce=True, max_instances=1)

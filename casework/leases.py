@@ -39,6 +39,12 @@ CLOCKS = "clocks"
 PRINT_BATCH = "print-batch"
 
 
+def renewal_seconds(lease_seconds: float) -> float:
+    """How often a holder renews its lease, and another worker tries for it: three chances before it
+    runs out."""
+    return lease_seconds / 3
+
+
 def source_lease(source_name: str) -> str:
     """The lease that lets one worker poll the named source (a mailbox, a Maildir, the letters folder)."""
     return f"source:{source_name}"
@@ -56,8 +62,7 @@ class Leases:
 
     @property
     def renew_every(self) -> float:
-        """How often a holder renews: three chances before its lease runs out."""
-        return self.seconds / 3
+        return renewal_seconds(self.seconds)
 
     def hold(self, name: str) -> bool:
         """Take the lease, or renew it if this worker holds it; False while another live worker does."""
