@@ -25,7 +25,7 @@ from email import message_from_bytes
 import pytest
 from sqlalchemy import func, select
 
-from casework.models import Case, Lease, OutboxMessage, Submission
+from casework.models import Case, Lease, OutboxMessage, SourceHealth, Submission
 from core.db import Database
 from tests.conftest import REPO
 from tests.dovecot import Dovecot
@@ -258,7 +258,8 @@ def test_a_worker_acknowledges_mail_as_it_arrives_and_stops_cleanly_on_sigterm(t
         try:
             wait_for(lambda: lease_holder(db) == f"{socket.gethostname()}:{worker.pid}", 120, "the lease taken",
                      log_path)
-            wait_for(lambda: b"IMAP complaints: 0 new" in log_path.read_bytes(), 60, "the first poll", log_path)
+            first_poll = select(func.count(SourceHealth.source)).where(SourceHealth.last_success_at.is_not(None))
+            wait_for(lambda: count(db, first_poll) == 1, 60, "the first poll", log_path)
             deliver_all(dovecot, mail)
             wait_for(lambda: len(smtp.messages) == len(mail), 60, "acknowledgements (IDLE)", log_path)
         finally:
