@@ -8,6 +8,7 @@ backend for the processing time."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -177,15 +178,28 @@ def test_metrics_scraped_over_http_match_what_the_worker_did(make_settings, data
 
 
 @pytest.mark.timeout(120)
-def test_a_set_metrics_token_is_required(tmp_path):
+def test_a_set_metrics_token_is_required_and_oauth2_secrets_days_left_are_shown(tmp_path):
+    """A Microsoft 365 mailbox whose client secret ends in 10 days (UTC dates) and a Gmail SMTP login whose
+    refresh token ended 2 days ago; the web app never logs in to either, so no token endpoint is needed."""
+    today = dt.datetime.now(dt.UTC).date()
     env = {"INTAKE_VAR_DIR": str(tmp_path / "web"),
-           "INTAKE_ALERTS__METRICS_TOKEN": "s3cret-token-for-prometheus"}
+           "INTAKE_ALERTS__METRICS_TOKEN": "s3cret-token-for-prometheus",
+           "INTAKE_IMAP": json.dumps([{"name": "m365", "host": "outlook.office365.com", "username": "c@landlord.org",
+                                       "oauth2": {"provider": "microsoft", "tenant_id": "t", "client_id": "c",
+                                                  "client_secret": "x", "secret_expires_on": str(today + dt.timedelta(days=10))}}]),
+           "INTAKE_SMTP": json.dumps({"host": "smtp.gmail.com", "username": "c@landlord.org",
+                                      "oauth2": {"provider": "google", "client_id": "c", "client_secret": "x",
+                                                 "refresh_token": "r",
+                                                 "refresh_token_expires_on": str(today - dt.timedelta(days=2))}})}
     (tmp_path / "web").mkdir()
     with serving(env) as url:
         assert get(url + "/metrics")[0] == 401
         assert get(url + "/metrics", {"Authorization": "Bearer wrong"})[0] == 401
         status, body, _ = get(url + "/metrics", {"Authorization": "Bearer s3cret-token-for-prometheus"})
-        assert status == 200 and samples(body)[("intake_database_up", ())] == 1
+    assert status == 200 and samples(body)[("intake_database_up", ())] == 1
+    days = {(dict(labels)["owner"], dict(labels)["credential"]): value for (name, labels), value in samples(body).items()
+            if name == "intake_oauth2_credential_days_left"}
+    assert days == {("imap:m365", "client_secret"): 10, ("smtp", "refresh_token"): -2}
 
 
 @pytest.mark.timeout(120)

@@ -66,7 +66,7 @@ def create_app(staff: Staff) -> Starlette:
     app = Starlette(routes=routes)
     app.state.staff = staff
     app.state.started_at = utcnow()  # /healthz gives a source never polled this long for its first poll
-    app.state.metrics = health.metrics_registry(staff.db)
+    app.state.metrics = health.metrics_registry(staff.db, staff.settings)
     return Guard(app, staff)
 
 

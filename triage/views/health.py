@@ -11,7 +11,8 @@ Invariants:
 * ``/metrics`` is computed from the database at each scrape (a custom collector), so every web process
   gives the same figures whichever worker did the work. When the database does not answer it still
   answers 200 with ``intake_database_up 0`` and nothing else, so the scrape shows why.
-  With ``[alerts] metrics_token`` set it needs ``Authorization: Bearer <token>``, else 401.
+  With ``[alerts] metrics_token`` set it needs ``Authorization: Bearer <token>``, else 401. The OAuth2
+  secrets' days left come from the settings, not the database.
 """
 
 from __future__ import annotations
@@ -84,12 +85,30 @@ def _bearer_ok(header: str, token: str) -> bool:
     return scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode())
 
 
-def metrics_registry(db: Database) -> CollectorRegistry:
-    """A registry holding only our collector (no process or platform figures of the web process, which
+def metrics_registry(db: Database, settings: Settings) -> CollectorRegistry:
+    """A registry holding only our collectors (no process or platform figures of the web process, which
     would differ from one web process to the next)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(db))
+    registry.register(CredentialCollector(settings))
     return registry
+
+
+class CredentialCollector:
+    """Days left before each OAuth2 client secret or refresh token with a known end date runs out
+    (``core.oauth.credential_expiries``; negative once it has), read from the settings at each scrape."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def collect(self):
+        from core.oauth import credential_expiries
+
+        days = GaugeMetricFamily("intake_oauth2_credential_days_left", "Days before an OAuth2 client secret or "
+                                 "refresh token runs out (negative: expired)", labels=["owner", "credential", "provider"])
+        for expiry in credential_expiries(self.settings):
+            days.add_metric([expiry.owner, expiry.credential, expiry.provider], expiry.days_left)
+        yield days
 
 
 class DatabaseCollector:
