@@ -405,6 +405,7 @@ class Settings(BaseSettings):
 
     var_dir: Path = Path("var")
     database_url: str | None = None  # None: a SQLite file under var_dir
+    database_url_file: Path | None = None  # the URL (with its password) kept in a file: a container's secret
     log_level: str = "INFO"
     poll_seconds: float = Field(default=60.0, gt=0)
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
@@ -434,6 +435,13 @@ class Settings(BaseSettings):
         if value.upper() not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
         return value.upper()
+
+    @model_validator(mode="after")
+    def _database_url_from_file(self) -> Settings:
+        """Invariant: after validation ``database_url`` holds the URL, read from ``database_url_file``
+        when given that way (never both)."""
+        secret_from(self, "database_url", required=False)
+        return self
 
     @classmethod
     def settings_customise_sources(

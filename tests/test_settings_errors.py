@@ -187,3 +187,21 @@ def wait_for(condition, seconds: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
+
+
+def test_the_database_url_can_be_read_from_a_file_a_container_secret(tmp_path, postgresql_url):
+    postgres_url = postgresql_url
+    url_file = tmp_path / "database_url"
+    url_file.write_text(postgres_url + "\n", encoding="utf-8")
+    result = intake("migrate", "--check", env={"INTAKE_DATABASE_URL_FILE": str(url_file),
+                                                "INTAKE_VAR_DIR": str(tmp_path / "var")})
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1  # the new database is empty: its migrations are pending
+    assert "migration(s) pending" in result.stdout
+    assert not (tmp_path / "var" / "intake.db").exists()  # it looked at PostgreSQL, not a SQLite file
+
+    problems = invalid(intake("check", env={"INTAKE_DATABASE_URL_FILE": str(url_file),
+                                            "INTAKE_DATABASE_URL": postgres_url}))
+    assert any("give database_url or database_url_file, not both" in p for p in problems), problems
+    problems = invalid(intake("check", env={"INTAKE_DATABASE_URL_FILE": str(tmp_path / "missing")}))
+    assert any("database_url_file: cannot read" in p and "missing" in p for p in problems), problems
