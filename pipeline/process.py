@@ -129,6 +129,8 @@ class Pipeline:
         submission's attachments are stored by ``process``. A failure is kept for its submission, never
         raised here; if the batch's classification fails or overruns its budget, each message is
         classified alone when it is processed, so only the message at fault fails."""
+        if submissions:  # loaded before reading: a message's reading never runs in a smaller process
+            self._load_classifier()
         prepared = {submission.id: self._read(submission) for submission in submissions}
         self._classify_batch([item for item in prepared.values() if item.message is not None])
         return prepared

@@ -33,8 +33,9 @@ the commit every submission of the batch has its disposition, cases and outbox r
 waiting. A claim is a conditional update of a waiting row, so a submission is processed in at most one
 committed transaction. What a death costs is the batch's work, done again; to keep a poison message
 from taking its neighbours down with it, a submission whose start count was already above nothing
-(it was in a batch when a worker died) is processed in a batch of one: the deaths count only against the
-message that kills, and its neighbours, which succeed alone, have their count taken back by their claim.
+(it was in a batch when a worker died) is left out of the batch's start and is started and processed
+alone, only when its turn comes: the deaths count only against the message that kills, and its
+neighbours, each started and finished on its own, have their count taken back by their claim.
 So a message that kills every worker stops the queue at most ``set_aside_after_deaths`` times. A
 set-aside submission is ``failed`` with a reason a person can read and no error: it is not retried
 automatically, it is listed on the operations page, and "Re-run" puts it back in the queue.
@@ -178,16 +179,14 @@ class Runner:
     def _process_batch(self, ids: Sequence[int]) -> dict[int, str | None]:
         """Start, then process, a batch; a submission that was in a batch when a worker died goes alone."""
         outcomes: dict[int, str | None] = {}
-        fresh, suspects = [], []
-        starts, died_in = self._start_many(ids)
-        for submission_id, started in starts.items():
-            if started is True:
-                (suspects if submission_id in died_in else fresh).append(submission_id)
-            else:
-                outcomes[submission_id] = started
-        for batch in [fresh, *([one] for one in suspects)]:
-            if batch:
-                outcomes.update(self._process_started(batch))
+        starts, suspects = self._start_many(ids, alone=len(ids) == 1)
+        fresh = [submission_id for submission_id, started in starts.items() if started is True]
+        outcomes.update({submission_id: started for submission_id, started in starts.items() if started is not True})
+        if fresh:
+            outcomes.update(self._process_started(fresh))
+        for submission_id in suspects:  # started only now, just before it is processed, alone
+            started = self._start(submission_id)
+            outcomes[submission_id] = self._process_started([submission_id])[submission_id] if started is True else started
         self._count(outcomes)
         return outcomes
 
@@ -244,26 +243,28 @@ class Runner:
         """Count the attempt, committed before any work: True to go on; None when the submission is no
         longer waiting or another live worker is on it; ``failed`` when it has killed the worker too
         often and is now set aside."""
-        return self._start_many([submission_id])[0].get(submission_id)
+        return self._start_many([submission_id], alone=True)[0].get(submission_id)
 
-    def _start_many(self, ids: Sequence[int]) -> tuple[dict[int, bool | str | None], set[int]]:
-        """``_start`` for a batch in one committed transaction; also the started submissions that had an
-        unfinished attempt before (a worker died in them), which are processed alone."""
+    def _start_many(self, ids: Sequence[int], alone: bool = False) -> tuple[dict[int, bool | str | None], list[int]]:
+        """``_start`` for a batch in one committed transaction. Unless ``alone``, a submission a worker
+        died in (an unfinished attempt, its worker gone) is not started here but returned among the
+        suspects, to be started and processed on its own: its neighbours' counts never grow with it."""
         now, outcomes = utcnow(), {submission_id: None for submission_id in ids}
-        died_in: set[int] = set()
+        suspects: list[int] = []
         set_aside = []
         with self.db.transaction() as session:
             for last in session.execute(self._startable(ids)):
-                started = self._start_one(session, last, now)
-                outcomes[last.id] = started
-                if started is True and last.unfinished_attempts:
-                    died_in.add(last.id)
+                dead = last.unfinished_attempts and not self._alive(last, now)
+                if dead and not alone and last.unfinished_attempts < self.limits.set_aside_after_deaths:
+                    suspects.append(last.id)
+                    continue
+                outcomes[last.id] = started = self._start_one(session, last, now)
                 if started == Disposition.FAILED:
                     set_aside.append(last.id)
         for submission_id in set_aside:
             log.error("submission %s stopped the worker %s times: set aside as a poison message", submission_id,
                       self.limits.set_aside_after_deaths)
-        return outcomes, died_in
+        return {key: value for key, value in outcomes.items() if key not in suspects}, suspects
 
     def _startable(self, ids: Sequence[int]):
         query = (select(Submission.id, Submission.unfinished_attempts, Submission.started_at, Submission.started_by)
