@@ -256,7 +256,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     parser.add_argument("--code", type=Path, default=REPO,
-                        help="run the worker from this source tree (default: this checkout), e.g. a `git archive` of an older commit")
+                        help="run the worker from this source tree (default: this checkout), "
+                             "e.g. a `git archive` of an older commit")
     args = parser.parse_args()
     files = args.files or default_files()
     items = items_of(files)

@@ -2,9 +2,10 @@
 
 Each row is worked out by hand from the rules in pipeline/decide.py's docstring and categories.md:
 an urgent flag is the case's flag (safeguarding holds; hazards are flags for their clocks); a check is a
-line for staff that never holds, except on an out-of-scope message; a confident complaint asking to
-escalate with no case found gets the stage 1 acknowledgement and a line for staff; a complaint that may be
-out of time is still held and gets the neutral acknowledgement, which promises no response date."""
+line for staff that never holds, except a safeguarding check on an out-of-scope message; a confident
+complaint asking to escalate with no case found gets the stage 1 acknowledgement and a line for staff; a
+complaint that may be out of time is still held and gets the neutral acknowledgement, which promises no
+response date."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ EMAIL = CaseFacts(received_at=RECEIVED, threshold=THRESHOLD, reply_address="sam@
 SAFEGUARDING = "safeguarding concern: a person must look at once"
 LATE = "may be outside the time limit for raising a complaint: a person decides"
 RISK = "out of scope but reports a risk: a person decides"
-MAYBE_RISK = "out of scope but may report a risk (a check marker): a person decides"
+MAYBE_SAFEGUARDING = "out of scope but may report a safeguarding concern (a check marker): a person decides"
 NOT_A_COMPLAINT = ("asks to escalate but no existing case was found and it does not read as a complaint: "
                    "a person decides")
 FIND_IT = ("asks to escalate but no existing case was found: acknowledged as a new stage 1 complaint; "
@@ -74,9 +75,12 @@ NEW = [
     ("out of scope with an urgent hazard: held as before",
      None, given("out_of_scope", 0.97, flags=("emergency_hazard",)),
      (RISK,), AckKind.NEUTRAL, {"emergency_hazard"}, set(), ()),
-    ("out of scope with a hazard check: held, never an automatic out-of-scope reply to a possible risk",
+    ("out of scope with a safeguarding check: held, never an automatic out-of-scope reply to it",
+     None, given("out_of_scope", 0.97, checks=("safeguarding",)),
+     (MAYBE_SAFEGUARDING,), AckKind.NEUTRAL, set(), {"safeguarding"}, ()),
+    ("out of scope with a hazard check: a line for staff, acknowledged as out of scope",
      None, given("out_of_scope", 0.97, checks=("emergency_hazard",)),
-     (MAYBE_RISK,), AckKind.NEUTRAL, set(), {"emergency_hazard"}, ()),
+     (), AckKind.OUT_OF_SCOPE, set(), {"emergency_hazard"}, ()),
     ("escalation with no case, a confident complaint: stage 1 acknowledgement and a line for staff",
      None, given(flags=("escalation_request",)),
      (), AckKind.COMPLAINT_STAGE1, {"escalation_request"}, set(), (FIND_IT,)),
