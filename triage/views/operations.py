@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from casework.health import silence_limit, source_names
 from casework.models import Case, Submission, utcnow
 from casework.operations import (
     LISTING_LIMIT, count_failed_submissions, failed_submissions, letters_not_posted, outbox_alerts, outbox_counts,
@@ -37,8 +38,6 @@ from triage.render import page
 NOTE_SUFFIX = ".why.txt"
 NOTE_REASON = "Why this file is in quarantine:"
 NOTE_TIME = "Quarantined"
-STALE_POLLS = 3  # no poll for this many poll intervals (and at least STALE_MINIMUM): the worker may be down
-STALE_MINIMUM = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def _page(request: Request, error: str | None = None, status: int = 200) -> Resp
             "failed": failed, "failed_total": count_failed_submissions(session), "limit": LISTING_LIMIT,
             "outbox": outbox_rows(session), "outbox_counts": outbox_counts(session),
             "outbox_alerts": outbox_alerts(session),
-            "sources": source_polls(session, configured_sources(staff.settings)),
+            "sources": source_polls(session, source_names(staff.settings)),
             "rerun": _rerun_result(session, request.query_params.get("rerun")),
             "not_posted": letters_not_posted(session),
         }
@@ -128,11 +127,6 @@ def batch_download(request: Request) -> Response:
 
 def today(settings: Settings) -> dt.date:
     return utcnow().astimezone(ZoneInfo(settings.policy.timezone)).date()
-
-
-def configured_sources(settings: Settings) -> list[str]:
-    names = [imap.name for imap in settings.imap] + [maildir.name for maildir in settings.maildir]
-    return names + ([settings.letters.name] if settings.letters is not None else [])
 
 
 def quarantine_folder(settings: Settings) -> Path | None:
@@ -210,10 +204,11 @@ def ago(at: dt.datetime | None, now: dt.datetime) -> str:
 
 
 def _stale(at: dt.datetime | None, now: dt.datetime, settings: Settings) -> bool:
-    """True when the source has not been polled for a while: the worker may not be running."""
+    """True when the source has not been polled for a while (the rule /healthz, /metrics and the alert
+    emails use): the worker may not be running."""
     if at is None:
         return True
-    return now - at > max(dt.timedelta(seconds=settings.poll_seconds * STALE_POLLS), STALE_MINIMUM)
+    return now - at > silence_limit(settings.poll_seconds)
 
 
 routes = [
