@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from core.errors import ModelUnavailable
-from classifier.corpus import Example, load_corpus, load_corrections, load_holdout
-from classifier.evaluate import Report, evaluate_holdout
+from classifier.corpus import Example, load_corpus, load_corrections, load_holdout, load_unseen
+from classifier.evaluate import SAFETY_FLAGS, Report, evaluate_holdout, render_rules, rule_figures
 from classifier.model import MODELS_DIR, Classifier
 from classifier.train import cross_validate, save, train
 
@@ -20,23 +20,48 @@ TOLERANCE = 0.005  # below one held message's worth of safety-flag recall: a can
 # MAX_MACRO_F1_DROP however the disagreements fall.
 SIGNIFICANCE = 0.05
 MAX_MACRO_F1_DROP = 0.02
+# A candidate whose urgent tier is less precise for a safety flag by more than this is refused: precision
+# is what makes staff trust an urgent flag.
+MAX_URGENT_PRECISION_DROP = 0.05
+SETS = ("holdout", "unseen", "cross-validation")
 
 
-def evaluate_command(out: TextIO, model_path: Path | None = None, *, data_dir: Path | None = None) -> int:
-    """Print the holdout report for the model, then a cross-validation report on the training corpus."""
+def evaluate_command(out: TextIO, model_path: Path | None = None, *, data_dir: Path | None = None,
+                     rules: bool = False, sets: tuple[str, ...] = SETS) -> int:
+    """Print the model's reports: the holdout, each unseen file and all of them together (measured only),
+    and a cross-validation report on the training corpus; with ``rules``, each named rule's precision and
+    recall on the training corpus."""
     try:
         clf = Classifier.load(model_path)
     except ModelUnavailable as exc:
         print(f"no model to evaluate: {exc}", file=out)
         return 1
-    holdout = load_holdout(data_dir)
-    if holdout:
-        print(evaluate_holdout(clf, holdout).render(), file=out)
-    else:
-        print("no holdout examples found", file=out)
-    print("", file=out)
-    print(cross_validate(load_corpus(data_dir)).render(), file=out)
+    if "holdout" in sets:
+        holdout = load_holdout(data_dir)
+        print(evaluate_holdout(clf, holdout).render() if holdout else "no holdout examples found", file=out)
+        print("", file=out)
+    if "unseen" in sets:
+        _print_unseen(out, clf, load_unseen(data_dir))
+    if "cross-validation" in sets:
+        print(cross_validate(load_corpus(data_dir)).render(), file=out)
+        print("", file=out)
+    if rules:
+        corpus = load_corpus(data_dir)
+        print(render_rules(rule_figures(corpus), f"the named rules on the training corpus (n={len(corpus)})"), file=out)
     return 0
+
+
+def _print_unseen(out: TextIO, clf: Classifier, files: dict[str, list[Example]]) -> None:
+    if not files:
+        print("no unseen files (classifier/data/unseen/*.jsonl)", file=out)
+        return
+    for name, examples in files.items():
+        print(evaluate_holdout(clf, examples, title=f"unseen/{name}").render(), file=out)
+        print("", file=out)
+    if len(files) > 1:
+        every = [e for examples in files.values() for e in examples]
+        print(evaluate_holdout(clf, every, title=f"unseen, all {len(files)} files").render(), file=out)
+        print("", file=out)
 
 
 def train_command(out: TextIO, db=None, models_dir: Path | None = None, *, data_dir: Path | None = None) -> int:
@@ -78,14 +103,16 @@ def training_examples(db, data_dir: Path | None = None) -> list[Example]:
 
 
 def decide(new: Report, current: Report | None) -> tuple[bool, str]:
-    """Promote when the candidate is no worse than the current model on the same held messages."""
+    """Promote when the candidate is no worse than the current model on the same held messages: no safety
+    flag found less often (counting either tier), no safety flag's urgent tier less precise by more than
+    MAX_URGENT_PRECISION_DROP, and categories no worse."""
     if current is None:
         return True, "there is no loadable current model"
     if new.n == 0:
         return False, "there is no holdout to compare on"
-    if new.safety_recall < current.safety_recall - TOLERANCE:
-        return False, (f"safety-flag recall would fall from {current.safety_recall:.3f} "
-                       f"to {new.safety_recall:.3f}")
+    refused = _safety_refusal(new, current)
+    if refused:
+        return False, refused
     worse, better = disagreements(current.correct, new.correct)
     p = sign_test(worse, better)
     if p < SIGNIFICANCE:
@@ -96,6 +123,20 @@ def decide(new: Report, current: Report | None) -> tuple[bool, str]:
     return True, (f"holdout macro-F1 {current.macro_f1:.3f} -> {new.macro_f1:.3f} ({worse} held messages "
                   f"newly wrong, {better} newly right, sign test p={p:.2f}), "
                   f"safety-flag recall {current.safety_recall:.3f} -> {new.safety_recall:.3f}")
+
+
+def _safety_refusal(new: Report, current: Report) -> str | None:
+    """Why the candidate is worse on a safety flag, or None."""
+    if new.safety_recall < current.safety_recall - TOLERANCE:
+        return f"safety-flag recall would fall from {current.safety_recall:.3f} to {new.safety_recall:.3f}"
+    for flag in SAFETY_FLAGS:
+        before, after = current.flag_recall(flag), new.flag_recall(flag)
+        if before is not None and after is not None and after < before - TOLERANCE:
+            return f"{flag} recall (either tier) would fall from {before:.3f} to {after:.3f}"
+        before, after = current.flag_precision(flag), new.flag_precision(flag)
+        if before is not None and (after or 0.0) < before - MAX_URGENT_PRECISION_DROP:
+            return f"{flag} urgent-tier precision would fall from {before:.3f} to {after or 0.0:.3f}"
+    return None
 
 
 def disagreements(current: list[bool], new: list[bool]) -> tuple[int, int]:

@@ -1,7 +1,8 @@
 """The labelled corpus (classifier/data/corpus-*.jsonl), the holdout slice, and staff corrections.
 
 Each line: {"id", "subject", "body", "category", "flags": [...], "channel": "email|letter", "voice"}.
-holdout.jsonl is never used to choose thresholds, hyper-parameters or rules: only to report on.
+holdout.jsonl is never used to choose thresholds, hyper-parameters or rules: only to report on. Nor is
+unseen/*.jsonl: files by writers who read only the categories' definitions, measured and never trained on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from casework.vocabulary import Category, Flag
 
 DATA_DIR = Path(__file__).parent / "data"
 HOLDOUT_NAME = "holdout.jsonl"
+UNSEEN_DIR = "unseen"
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,12 @@ def load_corpus(data_dir: Path | None = None) -> list[Example]:
 
 def load_holdout(data_dir: Path | None = None) -> list[Example]:
     return read_jsonl(Path(data_dir or DATA_DIR) / HOLDOUT_NAME)
+
+
+def load_unseen(data_dir: Path | None = None) -> dict[str, list[Example]]:
+    """unseen/*.jsonl by file name (no extension): measured only, never trained or tuned on."""
+    directory = Path(data_dir or DATA_DIR) / UNSEEN_DIR
+    return {path.stem: read_jsonl(path) for path in sorted(directory.glob("*.jsonl"))}
 
 
 def read_jsonl(path: Path) -> list[Example]:

@@ -13,12 +13,14 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from core.errors import ModelUnavailable
 from classifier import Classification
+from classifier.rule_features import RuleColumns, with_rules
 from classifier.rules import consistent_flags, flags_of, rule_flags
 from classifier.text import prepare
+from classifier.tiers import tiers
 from classifier.vectorize import FastFeatures
 
 MODELS_DIR = Path(__file__).parent / "models"
-FORMAT = 1
+FORMAT = 2
 EXPLAIN_WORDS = 5
 _STOP = ENGLISH_STOP_WORDS | {"re", "fw", "fwd", "hi", "hello", "dear", "thanks", "reftok", "emailtok", "phonetok",
                               "urltok", "i'm", "i've", "it's", "don't", "can't"}
@@ -46,7 +48,12 @@ TRUSTED_TYPES = [
 
 
 class Classifier:
-    """Category, calibrated confidence, flags (model OR rules) and an explanation for a message's text."""
+    """Category, calibrated confidence, flags in two tiers, the named rules that fired, and an explanation.
+
+    The flag models read the words and the rule columns. A safety flag is urgent (``flags``) when its model
+    reaches the urgent threshold, a check (``checks``) when it does not but a rule fired or the model
+    reaches the check threshold (classifier.tiers.tiers); other flags are raised by model or rules.
+    """
 
     def __init__(self, artifact: dict, sidecar: dict) -> None:
         for (_, vectorizer), terms in zip(artifact["features"].transformer_list, artifact["vocabularies"]):
@@ -58,6 +65,8 @@ class Classifier:
         self.model_version: str = sidecar["model_version"]
         self.threshold: float = float(sidecar["threshold"])
         self.flag_thresholds: dict[str, float] = sidecar.get("flag_thresholds", {})
+        self.check_thresholds: dict[str, float] = sidecar.get("check_thresholds", {})
+        self._rule_columns = RuleColumns.from_names([str(n) for n in artifact["rule_columns"]])
         self.metadata = sidecar
         self.classes = [str(c) for c in self.category_model.classes_]
         self._word_names = self.features.transformer_list[0][1].get_feature_names_out()
@@ -91,21 +100,25 @@ class Classifier:
         texts = [prepare(subject, text) for subject, text in items]
         if not texts:
             return []
+        hits = [rule_flags(text) for text in texts]
         X = self._fast_features.transform(texts)
         probabilities = self.category_model.predict_proba(X)
-        flag_hits = {f: m.predict_proba(X)[:, 1] >= self.flag_thresholds.get(f, 0.5)
-                     for f, m in self.flag_models.items()}
+        XF = with_rules(X, self._rule_columns.matrix(hits))
+        flag_probabilities = {f: m.predict_proba(XF)[:, 1] for f, m in self.flag_models.items()}
         chosen = probabilities.argmax(axis=1)
         results = []
-        for i, text in enumerate(texts):
+        for i in range(len(texts)):
             category = self.classes[chosen[i]]
-            flags = consistent_flags(category, {f for f, hits in flag_hits.items() if hits[i]} | flags_of(rule_flags(text)))
+            urgent, checks = tiers({f: float(p[i]) for f, p in flag_probabilities.items()}, flags_of(hits[i]),
+                                   self.flag_thresholds, self.check_thresholds)
             results.append(Classification(
                 category=category,
                 confidence=float(probabilities[i, chosen[i]]),
-                flags=frozenset(flags),
+                flags=frozenset(consistent_flags(category, urgent)),
                 model_version=self.model_version,
                 explanation=self._explain(X, i, chosen[i]),
+                checks=frozenset(consistent_flags(category, checks)),
+                rules=hits[i],
             ))
         return results
 

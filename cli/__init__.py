@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         settings = load_settings(args.config)
-        _configure_logging(settings.log_level)
+        _configure_logging(settings.log_level, settings.log_format)
         return args.handler(args, settings)
     except IntakeError as exc:
         print(f"intake: {exc}", file=sys.stderr)
@@ -112,7 +112,12 @@ def _parser() -> argparse.ArgumentParser:
     classify.set_defaults(handler=_classify)
     commands.add_parser("cases", help="a table of cases").set_defaults(handler=_cases)
     commands.add_parser("check", help="validate settings, policy and templates").set_defaults(handler=_check)
-    commands.add_parser("evaluate", help="classifier figures on held data").set_defaults(handler=_evaluate)
+    evaluate = commands.add_parser("evaluate", help="classifier figures on held data")
+    evaluate.add_argument("--rules", action="store_true",
+                          help="also each named rule's precision and recall on the training corpus")
+    evaluate.add_argument("--set", dest="sets", action="append", choices=("holdout", "unseen", "cross-validation"),
+                          help="report only on this set (repeatable; default: all three)")
+    evaluate.set_defaults(handler=_evaluate)
     commands.add_parser("train", help="retrain; promote only if no worse").set_defaults(handler=_train)
     case.add_parser(commands)
     report.add_parser(commands)
@@ -207,7 +212,8 @@ def _check(args, settings: Settings) -> int:
 def _evaluate(args, settings: Settings) -> int:
     from classifier.commands import evaluate_command
 
-    return evaluate_command(sys.stdout, settings.classifier.model_path)
+    sets = tuple(args.sets) if args.sets else ("holdout", "unseen", "cross-validation")
+    return evaluate_command(sys.stdout, settings.classifier.model_path, rules=args.rules, sets=sets)
 
 
 def _train(args, settings: Settings) -> int:

@@ -112,13 +112,42 @@ def test_corrections_from_a_sqlite_db_are_included_in_training(tmp_path, db, tin
     assert sidecar["metrics"]["holdout"]["n"] > 0
 
 
-def test_evaluate_command_prints_the_holdout_and_cross_validation_reports(tmp_path, tiny_data):
+def test_evaluate_command_prints_the_holdout_unseen_and_cross_validation_reports(tmp_path, tiny_data):
     models = tmp_path / "models"
     train_command(io.StringIO(), None, models, data_dir=tiny_data)
     out = io.StringIO()
     assert evaluate_command(out, models, data_dir=tiny_data) == 0
     text = out.getvalue()
     assert "holdout" in text and "cross-validation" in text and "macro-F1" in text
+    assert "no unseen files" in text
+    assert "urgent P" in text and "check P" in text and "held for a person by the classifier's decision" in text
+
+    unseen = tiny_data / "unseen"
+    unseen.mkdir()
+    (unseen / "writer-a.jsonl").write_text((tiny_data / "holdout.jsonl").read_text().splitlines()[0] + "\n")
+    (unseen / "writer-b.jsonl").write_text((tiny_data / "holdout.jsonl").read_text().splitlines()[1] + "\n")
+    out = io.StringIO()
+    assert evaluate_command(out, models, data_dir=tiny_data, sets=("unseen",)) == 0
+    text = out.getvalue()
+    assert "unseen/writer-a" in text and "(n=1)" in text and "unseen, all 2 files" in text and "(n=2)" in text
+    assert "holdout (" not in text and "cross-validation" not in text
+
+
+def test_evaluate_rules_reports_each_rules_precision_and_recall_on_the_training_corpus(tmp_path, tiny_data):
+    models = tmp_path / "models"
+    train_command(io.StringIO(), None, models, data_dir=tiny_data)
+    rows = [json.dumps({"id": f"t{i}", "subject": "", "body": body, "category": "complaint", "flags": flags})
+            for i, (body, flags) in enumerate([("I smell gas in the kitchen", ["emergency_hazard"]),
+                                               ("I smell gas again, the bill is high", []),
+                                               ("The ceiling is leaking", ["emergency_hazard"])])]
+    corpus = tmp_path / "rules-corpus"
+    corpus.mkdir()
+    (corpus / "corpus-rules.jsonl").write_text("\n".join(rows) + "\n")
+    out = io.StringIO()
+    assert evaluate_command(out, models, data_dir=corpus, rules=True, sets=()) == 0
+    line = next(line for line in out.getvalue().splitlines() if line.startswith("EH_SMELL_GAS "))
+    # fired on 2 messages, 1 with the flag: precision 0.5; 2 messages in the corpus carry the flag: recall 0.5
+    assert line.split()[-4:] == ["2", "1", "0.500", "0.500"]
 
 
 def test_evaluate_command_says_so_when_there_is_no_model(tmp_path):
@@ -127,16 +156,18 @@ def test_evaluate_command_says_so_when_there_is_no_model(tmp_path):
     assert "no model" in out.getvalue()
 
 
-def _report(correct: list[bool], safeguarding_found: int = 10):
+def _report(correct: list[bool], safeguarding_found: int = 10, checked: int = 0, false_alarms: int = 0):
     """A held-out report over 400 messages (100 per category) where `correct` says which got the right category;
-    the first 10 messages carry the safeguarding flag and the first `safeguarding_found` of them are found."""
+    the first 10 messages carry the safeguarding flag: the first `safeguarding_found` of them are found
+    urgent, the next `checked` in the check tier; the last `false_alarms` messages are wrongly urgent."""
     truth = [c for c in ("complaint", "service_request", "compliment", "out_of_scope") for _ in range(100)]
     others = {"complaint": "service_request", "service_request": "complaint", "compliment": "complaint",
               "out_of_scope": "complaint"}
     predicted = [t if ok else others[t] for t, ok in zip(truth, correct)]
     true_flags = [frozenset({"safeguarding"}) if i < 10 else frozenset() for i in range(400)]
-    found = [{"safeguarding"} if i < safeguarding_found else set() for i in range(400)]
-    return build_report("held", truth, predicted, [0.9] * 400, true_flags, found, 0.95)
+    found = [{"safeguarding"} if i < safeguarding_found or i >= 400 - false_alarms else set() for i in range(400)]
+    checks = [{"safeguarding"} if safeguarding_found <= i < safeguarding_found + checked else set() for i in range(400)]
+    return build_report("held", truth, predicted, [0.9] * 400, true_flags, found, 0.95, predicted_checks=checks)
 
 
 def test_the_gate_promotes_a_candidate_that_differs_from_the_current_model_only_by_noise():
@@ -156,6 +187,26 @@ def test_the_gate_refuses_a_candidate_that_gets_significantly_more_messages_wron
 def test_the_gate_refuses_a_candidate_that_misses_one_more_safety_flag():
     promote, why = decide(_report([True] * 400, safeguarding_found=9), _report([True] * 400))
     assert not promote and "safety-flag recall would fall from 1.000 to 0.900" in why
+    promote, why = decide(_report([True] * 400, safeguarding_found=9), _report([True] * 400, safeguarding_found=9,
+                                                                               checked=1))
+    assert not promote and "would fall from 1.000 to 0.900" in why  # the current model found it as a check
+
+
+def test_the_gate_counts_a_flag_found_in_the_check_tier_as_found():
+    promote, _ = decide(_report([True] * 400, safeguarding_found=9, checked=1), _report([True] * 400))
+    assert promote
+
+
+def test_the_gate_refuses_a_candidate_whose_urgent_tier_is_less_precise_by_more_than_five_points():
+    # current: 10 raised, all right (1.000); candidate: 10 right and 1 false alarm, 10/11 = 0.909
+    promote, why = decide(_report([True] * 400, false_alarms=1), _report([True] * 400))
+    assert not promote and "safeguarding urgent-tier precision would fall from 1.000 to 0.909" in why
+    # current 10/11 = 0.909; candidate 10/12 = 0.833: a fall of 0.076
+    promote, why = decide(_report([True] * 400, false_alarms=2), _report([True] * 400, false_alarms=1))
+    assert not promote and "from 0.909 to 0.833" in why
+    # a candidate more precise than the current model (10/10 against 10/11) passes
+    promote, _ = decide(_report([True] * 400), _report([True] * 400, false_alarms=1))
+    assert promote
 
 
 def test_the_sign_test_is_the_binomial_tail():

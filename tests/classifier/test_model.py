@@ -110,16 +110,48 @@ def test_quoted_text_does_not_decide_the_category(clf):
     assert with_quote.category != "complaint"
 
 
-def test_a_safety_flag_threshold_keeps_the_model_alone_at_its_recall_target():
-    from classifier.train import SAFETY_MODEL_RECALL, choose_flag_threshold
+def test_the_urgent_threshold_lets_at_most_the_false_rate_of_messages_without_the_flag_reach_it():
+    from classifier.train import urgent_threshold
 
-    probs = np.array([0.95, 0.8, 0.6, 0.45, 0.35, 0.3, 0.2, 0.12, 0.1, 0.05, 0.4, 0.02])
-    truth = np.array([True] * 10 + [False, False])
-    rules = np.ones(12, dtype=bool)  # rules that catch everything must not flatter the choice
-    threshold = choose_flag_threshold("safeguarding", probs, truth, rules)
-    assert ((probs >= threshold) & truth).sum() / truth.sum() >= SAFETY_MODEL_RECALL["safeguarding"]
-    assert threshold == pytest.approx(0.05)
-    assert choose_flag_threshold("damp_mould", np.full(4, 0.9), np.ones(4, dtype=bool), rules) == 0.5  # never above 0.5
+    negatives = [0.9, 0.8, 0.7, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]  # 10 messages without the flag
+    probs = np.array(negatives + [0.95, 0.85, 0.5])
+    truth = np.array([False] * 10 + [True] * 3)
+    threshold = urgent_threshold(probs, truth, false_rate=0.1)  # 1 of 10 may reach it: 0.9 does, 0.8 must not
+    assert 0.8 < threshold <= 0.85
+    assert ((probs >= threshold) & ~truth).sum() == 1
+    assert ((probs >= threshold) & truth).sum() == 2  # 0.95 and 0.85
+
+
+def test_the_check_threshold_is_the_highest_at_which_both_tiers_and_the_rules_reach_the_recall():
+    from classifier.train import check_threshold
+
+    probs = np.array([0.95, 0.6, 0.3, 0.2, 0.05, 0.4])
+    truth = np.array([True, True, True, True, True, False])
+    rules = np.array([False, False, False, True, False, False])
+    # urgent (>= 0.9) finds one, the rules one more; 4 of 5 needs two more: 0.6 and 0.3
+    assert check_threshold(probs, truth, rules, urgent=0.9, recall=0.8) == pytest.approx(0.3)
+    assert check_threshold(probs, truth, rules, urgent=0.9, recall=0.4) == pytest.approx(0.9)  # never above urgent
+
+
+def test_a_flag_is_urgent_when_its_model_is_sure_and_a_check_on_a_rule_or_a_weaker_score():
+    from classifier.tiers import tiers
+
+    thresholds, checks = {"safeguarding": 0.8, "representative": 0.6}, {"safeguarding": 0.3}
+    assert tiers({"safeguarding": 0.85, "representative": 0.1}, set(), thresholds, checks) == ({"safeguarding"}, set())
+    assert tiers({"safeguarding": 0.5, "representative": 0.1}, set(), thresholds, checks) == (set(), {"safeguarding"})
+    assert tiers({"safeguarding": 0.1, "representative": 0.1}, {"safeguarding"}, thresholds, checks) == (
+        set(), {"safeguarding"})  # a rule alone: a check, not urgent
+    assert tiers({"safeguarding": 0.1, "representative": 0.1}, {"representative"}, thresholds, checks) == (
+        {"representative"}, set())  # a flag without tiers: model or rules
+    assert tiers({"safeguarding": 0.1, "representative": 0.1}, set(), thresholds, checks) == (set(), set())
+
+
+def test_a_classification_records_the_rules_that_fired_and_keeps_each_flag_in_one_tier(clf):
+    result = clf.classify("", "To be honest I have been saving my tablets, I can't see a way out")
+    assert "SG_SAVING_TABLETS" in [hit.rule_id for hit in result.rules]
+    assert "safeguarding" in result.flags | result.checks
+    items = [(e.subject, e.body) for e in load_corpus()[:300]]
+    assert all(not (r.flags & r.checks) for r in clf.classify_many(items))
 
 
 def test_another_flag_threshold_is_the_best_f1_of_model_or_rules():
