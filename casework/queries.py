@@ -57,9 +57,9 @@ def case_view(session, reference: str) -> dict:
         "outcome": case.outcome, "held_reason": case.held_reason, "received_at": _iso(case.received_at),
         "acknowledged_at": _iso(case.acknowledged_at), "closed_at": _iso(case.closed_at),
         "resident": {"name": case.resident_name, "email": case.resident_email, "address": case.resident_address},
-        "clocks": [_clock(clock) for clock in case.clocks],
-        "events": [_event(event) for event in case.events],
-        "links": _links(session, case),
+        "clocks": [clock_record(clock) for clock in case.clocks],
+        "events": [event_record(event) for event in case.events],
+        "links": case_links(session, case),
         "submissions": [submission.id for submission in case.submissions],
     }
 
@@ -77,17 +77,20 @@ def list_cases(session, statuses: list[str] | None = None) -> list[dict]:
     ]
 
 
-def _clock(clock: Clock) -> dict:
+def clock_record(clock: Clock) -> dict:
+    """A clock as `intake case show --json` and a subject access export give it."""
     return {"kind": clock.kind, "starts_at": _iso(clock.starts_at), "due_at": _iso(clock.due_at),
             "met_at": _iso(clock.met_at), "extended_by_days": clock.extended_by_days, "rule": clock.rule}
 
 
-def _event(event: CaseEvent) -> dict:
+def event_record(event: CaseEvent) -> dict:
+    """An audit-trail entry as `intake case show --json` and a subject access export give it."""
     return {"at": _iso(event.at), "recorded_at": _iso(event.recorded_at), "actor": event.actor,
             "action": event.action, "detail": event.detail}
 
 
-def _links(session, case: Case) -> list[dict]:
+def case_links(session, case: Case) -> list[dict]:
+    """The case's links in both directions (a link is stored once, on the case it was made from)."""
     rows = session.scalars(select(CaseLink).where(or_(CaseLink.case_id == case.id, CaseLink.other_case_id == case.id)))
     out = []
     for link in rows:

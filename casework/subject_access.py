@@ -35,7 +35,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from casework import lifecycle
-from casework.models import Case, CaseLink, OutboxMessage, Submission
+from casework.models import Case, OutboxMessage, Submission
+from casework.queries import case_links, clock_record, event_record
 from casework.vocabulary import Channel, EventAction
 from core.db import Database
 from core.files import write_private
@@ -53,7 +54,7 @@ class Holdings:
     cases: list[Case] = field(default_factory=list)
     submissions: list[Submission] = field(default_factory=list)
     outbox: list[OutboxMessage] = field(default_factory=list)
-    links: dict[int, list[dict[str, str]]] = field(default_factory=dict)  # case id → its links, by reference
+    links: dict[int, list[dict]] = field(default_factory=dict)  # case id → its links (both directions), by reference
 
 
 @dataclass(frozen=True)
@@ -84,19 +85,8 @@ def holdings(session: Session, email: str) -> Holdings:
     held.outbox = list(session.scalars(
         select(OutboxMessage).where(or_(func.lower(OutboxMessage.to_address) == address,
                                         OutboxMessage.case_id.in_(case_ids))).order_by(OutboxMessage.id)))
-    held.links = _links(session, case_ids)
+    held.links = {case.id: case_links(session, case) for case in held.cases}
     return held
-
-
-def _links(session: Session, case_ids: list[int]) -> dict[int, list[dict[str, str]]]:
-    if not case_ids:
-        return {}
-    rows = session.execute(select(CaseLink.case_id, CaseLink.kind, Case.reference)
-                           .join(Case, Case.id == CaseLink.other_case_id).where(CaseLink.case_id.in_(case_ids))).all()
-    links: dict[int, list[dict[str, str]]] = {}
-    for case_id, kind, other in rows:
-        links.setdefault(case_id, []).append({"kind": kind, "case": other})
-    return links
 
 
 def export(db: Database, email: str, out: Path, *, by: str, letter_file: LetterFile,
@@ -170,15 +160,11 @@ def _add_outbox_row(archive: zipfile.ZipFile, index: dict, row: OutboxMessage, h
         index["letters"].append({"file": name, "outbox_id": row.id})
 
 
-def _case_record(case: Case, links: list[dict[str, str]]) -> dict[str, Any]:
+def _case_record(case: Case, links: list[dict]) -> dict[str, Any]:
     columns = {column.key: getattr(case, column.key) for column in Case.__table__.columns}
     record = {key: _plain(value) for key, value in columns.items()}
-    record["clocks"] = [{"kind": clock.kind, "starts_at": _iso(clock.starts_at), "due_at": _iso(clock.due_at),
-                         "met_at": _iso(clock.met_at), "rule": clock.rule, "extended_by_days": clock.extended_by_days}
-                        for clock in case.clocks]
-    record["events"] = [{"at": _iso(event.at), "recorded_at": _iso(event.recorded_at), "actor": event.actor,
-                         "action": event.action, "detail": event.detail, "submission": event.submission_id}
-                        for event in case.events]
+    record["clocks"] = [clock_record(clock) for clock in case.clocks]
+    record["events"] = [{**event_record(event), "submission": event.submission_id} for event in case.events]
     record["links"] = links
     return record
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from casework.models import Attachment, Case, CaseEvent, OutboxMessage, Submission
+from casework.models import Attachment, Case, CaseEvent, CaseLink, OutboxMessage, Submission
 from casework.subject_access import export
-from casework.vocabulary import CaseStatus, Disposition, EventAction, OutboxStatus
+from casework.vocabulary import CaseStatus, Disposition, EventAction, LinkKind, OutboxStatus
 from core.db import Database
 from tests.conftest import REPO
 
@@ -163,3 +163,14 @@ def test_the_command_writes_the_zip_privately_and_says_what_is_in_it(tmp_path):
     assert stat.S_IMODE(out.stat().st_mode) == 0o600 and stat.S_IMODE(out.parent.stat().st_mode) == 0o700
     assert contents(out)[f"letters/{printed.name}"] == b"%PDF-1.4 ANN-PDF"
     assert "ann" not in result.stderr.lower()  # nothing of hers in the log
+
+
+def test_a_link_made_from_another_case_to_hers_is_in_her_case_too(db, tmp_path):
+    """A link is stored once, on the case it was made from: Jo's case linked to Ann's is in Ann's export."""
+    seed(db)
+    with db.transaction() as session:
+        ann_case, jo_case = session.scalars(select(Case).order_by(Case.id)).all()[:2]
+        session.add(CaseLink(case_id=jo_case.id, other_case_id=ann_case.id, kind=LinkKind.RELATED, created_by="sam"))
+    files = contents(export(db, ANN, tmp_path / "sar.zip", by="dpo", letter_file=lambda *key: None).path)
+    case = json.loads(files["cases/CMP-2026-000001.json"])
+    assert case["links"] == [{"reference": "CMP-2026-000002", "kind": "related"}]
