@@ -79,6 +79,7 @@ def train_command(out: TextIO, db=None, models_dir: Path | None = None, *, data_
     holdout = load_holdout(data_dir)
     new = evaluate_holdout(candidate, holdout)
     _record_holdout(candidate_path, new)
+    _record_unseen(candidate_path, candidate, load_unseen(data_dir))
     current = _current_report(models_dir, holdout)
     promote, why = decide(new, current)
     print(f"candidate {candidate.model_version}: holdout macro-F1 {new.macro_f1:.3f}, "
@@ -157,6 +158,19 @@ def _record_holdout(model_path: Path, report: Report) -> None:
     sidecar_path = model_path.with_suffix(".json")
     sidecar = json.loads(sidecar_path.read_text())
     sidecar.setdefault("metrics", {})["holdout"] = report.as_dict()
+    sidecar_path.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+
+
+def _record_unseen(model_path: Path, clf: Classifier, files: dict[str, list[Example]]) -> None:
+    """Add each unseen file's figures, and all of them together, to the sidecar (measured, never tuned on)."""
+    if not files:
+        return
+    reports = {name: evaluate_holdout(clf, examples, title=f"unseen/{name}") for name, examples in files.items()}
+    every = [e for examples in files.values() for e in examples]
+    reports["all"] = evaluate_holdout(clf, every, title=f"unseen, all {len(files)} files")
+    sidecar_path = model_path.with_suffix(".json")
+    sidecar = json.loads(sidecar_path.read_text())
+    sidecar.setdefault("metrics", {})["unseen"] = {name: report.as_dict() for name, report in reports.items()}
     sidecar_path.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
 
 

@@ -213,3 +213,18 @@ def test_the_sign_test_is_the_binomial_tail():
     assert sign_test(0, 0) == 1.0
     assert sign_test(5, 0) == pytest.approx(1 / 32)
     assert sign_test(3, 3) == pytest.approx(42 / 64)
+
+
+def test_training_measures_the_unseen_files_in_the_sidecar_and_never_trains_on_them(tmp_path, tiny_data):
+    unseen = tiny_data / "unseen"
+    unseen.mkdir()
+    lines = (tiny_data / "holdout.jsonl").read_text().splitlines()
+    (unseen / "u9.jsonl").write_text("\n".join(lines[:3]) + "\n")
+    models = tmp_path / "models"
+    assert train_command(io.StringIO(), None, models, data_dir=tiny_data) == 0
+    sidecar = json.loads((models / "current.json").read_text())
+    assert sidecar["counts"]["examples"] == len(load_corpus(tiny_data)) == 16
+    assert sidecar["metrics"]["unseen"]["u9"]["n"] == 3 and sidecar["metrics"]["unseen"]["all"]["n"] == 3
+    row = sidecar["metrics"]["unseen"]["u9"]["flags"]["emergency_hazard"]  # h-0001 and h-0002 carry it
+    assert row["support"] == 2
+    assert {"precision", "recall", "check_precision", "check_recall", "either_precision", "either_recall"} <= set(row)
