@@ -32,7 +32,7 @@ from sqlalchemy import Column, Connection, Table, func, select, text
 from sqlalchemy.types import TypeDecorator
 
 from casework.models import Base
-from core.db import Database
+from core.db import Database, database_revision
 from core.errors import RestoreRefused
 from core.files import FILE_MODE, private_dir
 
@@ -55,10 +55,6 @@ def tables() -> list[Table]:
     return [table for table in Base.metadata.sorted_tables if table.name not in NOT_RECORDS]
 
 
-def revision(connection: Connection) -> str:
-    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-
-
 # -- export ------------------------------------------------------------------------------------------------
 
 
@@ -72,7 +68,7 @@ def export(db: Database, out: Path, now: dt.datetime | None = None) -> Summary:
     try:
         with _snapshot(db) as connection, _private_file(partial) as file, \
                 zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            schema = revision(connection)
+            schema = database_revision(connection)
             for table in tables():
                 with archive.open(f"tables/{table.name}.jsonl", "w", force_zip64=True) as member:
                     rows[table.name] = _write_rows(connection, table, member)
@@ -155,7 +151,7 @@ def _manifest(archive: zipfile.ZipFile, path: Path) -> dict:
 
 
 def _check_target(connection: Connection, manifest: dict, archive: zipfile.ZipFile) -> None:
-    here = revision(connection)
+    here = database_revision(connection)
     if manifest["revision"] != here:
         raise RestoreRefused(f"the export is at migration {manifest['revision']}, this database at {here}: restore "
                              "with the version of intake that made it, then upgrade")

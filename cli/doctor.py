@@ -98,43 +98,25 @@ def database_findings(settings: Settings) -> list[Finding]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from cli.check import short_reason, with_connect_timeout, without_password
-    from core.db import Database
+    from core.db import Database, code_head, database_revision
 
     url = settings.resolved_database_url
     shown = without_password(url)
     engine = None
     try:
         engine = Database(with_connect_timeout(url)).engine
-        current = _database_revision(engine)
+        with engine.connect() as connection:
+            current = database_revision(connection)
     except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
         return [Finding("database", True, f"cannot connect to {shown}: {short_reason(exc, url)}")]
     finally:
         if engine is not None:
             engine.dispose()
-    head = _migrations().get_current_head()
+    head = code_head()
     if current == head:
         return [Finding("database", False, f"{shown} answers, at migration {head} (the newest)")]
     stamp = f"at migration {current}" if current else "empty (never migrated)"
     return [Finding("database", True, f"{shown} is {stamp}; this version needs {head}: run `intake migrate`")]
-
-
-def _migrations():
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    from core.db import MIGRATIONS
-
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    return ScriptDirectory.from_config(config)
-
-
-def _database_revision(engine) -> str | None:
-    """The revision stamped in the database (alembic_version), or None for one never migrated."""
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
 
 
 # -- mailboxes ---------------------------------------------------------------------------------------

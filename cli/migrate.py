@@ -9,11 +9,7 @@ for it and never migrate twice.
 
 from __future__ import annotations
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-
-from core.db import MIGRATIONS, Database
+from core.db import Database, code_head, database_revision, migration_scripts
 from core.settings import Settings
 
 EXIT_OK = 0
@@ -30,7 +26,7 @@ def add_parser(commands) -> None:
 
 def _migrate(args, settings: Settings) -> int:
     db = Database(settings.resolved_database_url)
-    head = _code_head()
+    head = code_head()
     before = _database_revision(db)
     if args.check:
         return _report_check(before, head)
@@ -51,27 +47,15 @@ def _report_check(current: str | None, head: str) -> int:
     return EXIT_PENDING
 
 
-def _scripts() -> ScriptDirectory:
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    return ScriptDirectory.from_config(config)
-
-
-def _code_head() -> str:
-    """The newest revision the installed code carries. Invariant: the migrations form one line (one head)."""
-    return _scripts().get_current_head()
-
-
 def _revisions_between(current: str | None, head: str) -> list[str]:
     """The revisions an upgrade from ``current`` (None: an empty database) to ``head`` applies, oldest first."""
-    return [script.revision for script in reversed(list(_scripts().walk_revisions(base=current or "base", head=head)))
+    return [script.revision for script in reversed(list(migration_scripts().walk_revisions(base=current or "base", head=head)))
             if script.revision != current]
 
 
 def _database_revision(db: Database) -> str | None:
-    """The revision stamped in the database (alembic_version), or None for a database never migrated."""
     with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return database_revision(connection)
 
 
 def _shown(revision: str | None) -> str:

@@ -10,7 +10,9 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,13 +54,34 @@ def migrate(engine: Engine) -> None:
     empty database migrate it once. On PostgreSQL the upgrade runs under a transaction-level advisory
     lock (the others wait, then find it at head); on SQLite, under an exclusive lock on a file beside
     the database."""
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
+    config = _alembic_config()
     with _sqlite_migration_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    return config
+
+
+def migration_scripts() -> ScriptDirectory:
+    """The migrations this code carries. Invariant: they form one line, so there is one head."""
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+def code_head() -> str:
+    """The newest migration revision the installed code carries."""
+    return migration_scripts().get_current_head()
+
+
+def database_revision(connection: Connection) -> str | None:
+    """The revision stamped in the database (alembic_version), or None for one never migrated: the one
+    reading that `intake migrate`, `intake doctor` and export/restore share."""
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 @contextmanager
