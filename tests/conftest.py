@@ -114,3 +114,28 @@ def smtp():
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def endpoints():
+    """A loopback OAuth2 token endpoint and token introspection endpoint (Dovecot's oauth2 passdb asks it)."""
+    from tests.intake_sources.oauth_endpoints import OAuth2Endpoints
+
+    server = OAuth2Endpoints().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def https_endpoints(monkeypatch):
+    """The same over https, with requests (under MSAL) trusting the test's own certificate."""
+    from tests.intake_sources.oauth_endpoints import OAuth2Endpoints
+
+    server = OAuth2Endpoints(tls=True).start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.cert))
+    try:
+        yield server
+    finally:
+        server.close()

@@ -36,15 +36,6 @@ ENTRA = "add a new client secret to the app in Entra ID (Certificates & secrets)
 REGRANT = "have the mailbox's owner grant access again, then set refresh_token and refresh_token_expires_on"
 
 
-@pytest.fixture
-def endpoints():
-    server = OAuth2Endpoints().start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 def google(endpoints: OAuth2Endpoints | None = None, **overrides) -> dict:
     token_url = endpoints.token_url if endpoints else "https://oauth2.googleapis.com/token"
     return {"provider": "google", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
@@ -302,16 +293,6 @@ def test_the_readmes_oauth2_examples_load(tmp_path):
 
 
 # MSAL against a loopback https token endpoint ------------------------------------------------------
-
-@pytest.fixture
-def https_endpoints(monkeypatch):
-    server = OAuth2Endpoints(tls=True).start()
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.cert))  # requests (under MSAL) trusts our certificate
-    try:
-        yield server
-    finally:
-        server.close()
-
 
 def test_msal_is_asked_again_when_our_token_nears_its_end_though_its_own_cache_still_holds_it(https_endpoints):
     settings = ImapSourceSettings(**imap(oauth2=microsoft(authority=https_endpoints.authority, refresh_minutes=10)))

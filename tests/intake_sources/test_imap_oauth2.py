@@ -29,25 +29,6 @@ def message(n: int) -> bytes:
             f"Message-ID: <oauth{n}@example.net>\r\n\r\nThe boiler in flat {n} has failed.\r\n").encode()
 
 
-@pytest.fixture
-def endpoints():
-    server = OAuth2Endpoints().start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def https_endpoints(monkeypatch):
-    server = OAuth2Endpoints(tls=True).start()
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.cert))  # requests (under MSAL) trusts our certificate
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 def oauth2_dovecot(endpoints: OAuth2Endpoints):
     server = Dovecot(oauth2_introspection_url=endpoints.introspection_url)
     server.start()
