@@ -36,7 +36,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imapclient import IMAPClient  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from casework.models import OutboxMessage, Submission  # noqa: E402
