@@ -125,14 +125,20 @@ def test_a_message_whose_reading_overruns_the_budget_is_set_aside_and_the_next_i
     service = scheduler.build(make_settings(maildir=[{"name": "mailbox", "path": maildir}],
                                             limits={"processing_seconds": 0.5}))
     classifier = service.runner.pipeline.classifier
-    real = classifier.classify
+    real, real_many = classifier.classify, classifier.classify_many
 
     def hangs_on_one(subject, text):
         while "HANG" in text:  # a pure-Python loop: interrupted in any thread
             pass
         return real(subject, text)
 
-    classifier.classify = hangs_on_one
+    def hangs_on_a_batch_holding_it(items):  # the worker classifies a batch at once, then each alone
+        items = list(items)
+        while any("HANG" in text for _, text in items):
+            pass
+        return real_many(items)
+
+    classifier.classify, classifier.classify_many = hangs_on_one, hangs_on_a_batch_holding_it
     service.run_once()
 
     with service.db.sessions() as session:
