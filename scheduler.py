@@ -93,7 +93,7 @@ class Service:
         for source in (source for source in self.runner.sources if source not in sources):
             log.info("source %s is polled by another worker now: not polled by this run", source.name)
         stop = self.stopping.is_set
-        items = _drain(lambda: self._poll(sources) + self.runner.process_waiting(), stop)
+        items = _drain(lambda: self._poll(sources) + self.runner.process_waiting(stop=stop), stop)
         queued_by = utcnow()  # everything processing queued; a row tried and rescheduled waits for the next run
         return {
             "items": items,
@@ -350,9 +350,15 @@ def _wait_for_mail(source: Source, seconds: float) -> bool:
 
 def _process_loop(service: Service, scheduler: BaseScheduler) -> None:
     """Process what is waiting; again as soon as a poll stores something, else every few seconds.
-    Processing that took anything to a disposition (which queues its acknowledgement) wakes sending."""
+    Each batch taken to a disposition (which queues its acknowledgements) wakes sending at once, so a
+    backlog's first acknowledgements go while the rest is processed; a stop is seen between batches."""
     every = min(service.settings.poll_seconds, PROCESS_SECONDS)
-    _wake_loop(service, scheduler, service.stored, every, service.runner.process_waiting, then=service.queued)
+
+    def process() -> int:
+        return service.runner.process_waiting(stop=lambda: _stopping(service, scheduler),
+                                              after_batch=lambda _done: service.queued.set())
+
+    _wake_loop(service, scheduler, service.stored, every, process)
 
 
 def _send_loop(service: Service, scheduler: BaseScheduler) -> None:

@@ -50,7 +50,7 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Iterable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -164,12 +164,20 @@ class Runner:
 
     # -- processing ----------------------------------------------------------------------------
 
-    def process_waiting(self) -> int:
+    def process_waiting(self, stop: Callable[[], bool] = lambda: False,
+                        after_batch: Callable[[int], None] | None = None) -> int:
         """Process pending submissions, and failed ones that still have automatic retries left, a batch
-        at a time; returns how many this worker took to a disposition."""
+        at a time; returns how many this worker took to a disposition. ``stop`` is asked before each
+        batch (SIGTERM: the batch in hand is finished, the rest waits for a worker); ``after_batch`` is
+        told how many each batch took, so sending can start while a backlog is still being processed."""
         done = 0
         for ids in batched(self._waiting_ids(), self.batch_size):
-            done += sum(outcome is not None for outcome in self._process_batch(ids).values())
+            if stop():
+                break
+            finished = sum(outcome is not None for outcome in self._process_batch(ids).values())
+            done += finished
+            if after_batch is not None and finished:
+                after_batch(finished)
         return done
 
     def process(self, submission_id: int) -> str | None:

@@ -274,3 +274,21 @@ def test_two_workers_processing_at_once_open_one_case_and_one_reply_per_message(
         assert set(session.scalars(select(Submission.attempts))) == {1}
     assert first.runner.process(1) is None  # already taken: nothing happens
     second.db.engine.dispose()
+
+
+def test_a_stop_is_seen_between_batches_and_each_batch_wakes_sending(service, maildir):
+    """SIGTERM finishes the batch in hand, not the whole backlog; sending hears of every batch."""
+    for n in range(5):
+        deliver(maildir, make_mail(f"Resident {n} <r{n}@example.net>", "Leak", f"My kitchen tap {n} is leaking."))
+    service.runner.batch_size = 2
+    assert service.runner.poll(service.runner.sources[0]) == 5
+    told: list[int] = []
+    stop_after_first = lambda: bool(told)  # noqa: E731 - asked before each batch
+    assert service.runner.process_waiting(stop=stop_after_first, after_batch=told.append) == 2
+    assert told == [2]
+    with service.db.sessions() as session:
+        waiting = session.scalar(select(func.count()).select_from(Submission)
+                                 .where(Submission.disposition == Disposition.PENDING))
+    assert waiting == 3  # left for the next batch, by this worker or another
+    assert service.runner.process_waiting(after_batch=told.append) == 3
+    assert told == [2, 2, 1]
