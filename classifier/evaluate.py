@@ -11,7 +11,7 @@ import numpy as np
 
 from casework.vocabulary import Category, Flag
 from classifier.corpus import Example
-from classifier.rules import consistent_flags, flags_of, may_acknowledge_by_category, rule_book, rule_flags
+from classifier.rules import consistent_flags, may_acknowledge_by_category, rule_book, rule_flags
 from classifier.text import prepare
 from classifier.tiers import tiers
 
@@ -158,7 +158,8 @@ def held_by_classifier(confidence: float, threshold: float, category: str, flags
                        checks: set[str] | frozenset[str]) -> list[str]:
     """Why the classifier's decision alone holds this message for a person (empty: acknowledged by
     category), as pipeline.decide holds it: an urgent safeguarding flag, wording like machine mail, a
-    category it is not confident of, or "out of scope" with any safety signal in either tier."""
+    category it is not confident of, or "out of scope" with an urgent safety flag or a safeguarding check
+    (pipeline/decide.py's ``out_of_scope_with_a_risk``: a hazard or damp check there is a line, not a hold)."""
     reasons = []
     if Flag.SAFEGUARDING.value in flags:
         reasons.append(HELD_SAFEGUARDING)
@@ -166,7 +167,7 @@ def held_by_classifier(confidence: float, threshold: float, category: str, flags
         reasons.append(HELD_MACHINE)
     if not reasons and not may_acknowledge_by_category(confidence, threshold, flags):
         reasons.append(HELD_NOT_CONFIDENT)
-    if category == Category.OUT_OF_SCOPE.value and (set(flags) | set(checks)) & set(SAFETY_FLAGS):
+    if category == Category.OUT_OF_SCOPE.value and (set(flags) & set(SAFETY_FLAGS) or Flag.SAFEGUARDING.value in checks):
         reasons.append(HELD_OUT_OF_SCOPE_SAFETY)
     return reasons
 

@@ -32,7 +32,9 @@ def test_each_tier_has_its_precision_and_recall_and_either_tier_counts_both():
     (0.50, "complaint", set(), set(), [HELD_NOT_CONFIDENT]),
     (0.99, "complaint", {"safeguarding"}, set(), [HELD_SAFEGUARDING]),
     (0.50, "out_of_scope", {"auto_reply"}, set(), [HELD_MACHINE]),
-    (0.99, "out_of_scope", set(), {"emergency_hazard"}, [HELD_OUT_OF_SCOPE_SAFETY]),
+    (0.99, "out_of_scope", set(), {"safeguarding"}, [HELD_OUT_OF_SCOPE_SAFETY]),
+    (0.99, "out_of_scope", set(), {"emergency_hazard"}, []),  # a hazard check there is a line, as decide has it
+    (0.99, "out_of_scope", {"emergency_hazard"}, set(), [HELD_OUT_OF_SCOPE_SAFETY]),
     (0.99, "out_of_scope", set(), {"representative"}, []),
 ])
 def test_what_the_classifiers_decision_alone_holds(confidence, category, flags, checks, reasons):
