@@ -82,7 +82,9 @@ class SmtpTransport:
                 self._send(message)  # the kept connection had gone stale: once more on a fresh one
         except smtplib.SMTPAuthenticationError as exc:
             log.error("SMTP server %s refused our login: %s", self.settings.host, exc)
-            raise TemporaryDeliveryFailure(f"SMTP login refused (check the username and password): {exc}") from exc
+            check = ("the [smtp.oauth2] app's access to the mailbox" if self.settings.oauth2
+                     else "the username and password")
+            raise TemporaryDeliveryFailure(f"SMTP login refused (check {check}): {exc}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             raise _classify_refused(exc) from exc
         except smtplib.SMTPResponseException as exc:
