@@ -139,3 +139,12 @@ def https_endpoints(monkeypatch):
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(autouse=True)
+def _intake_config_put_back(monkeypatch):
+    """``load_settings(config_file=...)`` names its file in INTAKE_CONFIG for the whole process (that is how
+    the TOML source finds it); a test that loads a file must not leave it for every test after it."""
+    monkeypatch.setenv("INTAKE_CONFIG", os.environ.get("INTAKE_CONFIG", ""))  # recorded: put back after the test
+    if not os.environ["INTAKE_CONFIG"]:
+        monkeypatch.delenv("INTAKE_CONFIG")

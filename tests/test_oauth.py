@@ -25,8 +25,6 @@ from responders.transport import SmtpTransport
 from tests.conftest import REPO
 from tests.intake_sources.oauth_endpoints import CLIENT_ID, CLIENT_SECRET, MAILBOX, REFRESH_TOKEN, OAuth2Endpoints
 from tests.smtp_server import Handler, free_port
-from tests.web.conftest import browser, serving, signed_in  # noqa: F401 - browser is a fixture
-from tests.web.test_screenshots import _axe_violations
 
 # aiosmtpd warns about AUTH without TLS on each connection; these servers are on loopback only.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -255,26 +253,6 @@ def test_no_token_to_be_had_is_a_temporary_failure_naming_the_refusal(smtp_serve
     assert str(failed.value) == ("SMTP login: no OAuth2 token (Google refused a token: invalid_client: "
                                  "AADSTS7000215: Invalid client secret provided.)")
     assert smtp_server.handler.received == [] and endpoints.introspected == []
-
-
-# The staff app's operations page -------------------------------------------------------------------
-
-def test_the_operations_page_warns_of_a_secret_running_out(browser, tmp_path):
-    soon = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=10)
-    later = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=200)
-    sources = [imap(name="m365", oauth2=microsoft(secret_expires_on=soon.isoformat())),
-               imap(name="gmail", oauth2=google(refresh_token_expires_on=later.isoformat()))]
-    with serving(tmp_path / "var", extra_env={"INTAKE_IMAP": json.dumps(sources)}) as server:
-        context = browser.new_context()
-        try:
-            page = signed_in(context.new_page(), server)
-            page.goto(f"{server.url}/operations#sources")
-            region = page.get_by_role("region", name="Mailbox secrets running out")
-            assert region.get_by_role("listitem").all_inner_texts() == [
-                f"IMAP source 'm365': the OAuth2 client secret expires on {soon}, in 10 days; {ENTRA}"]
-            assert _axe_violations(page) == []
-        finally:
-            context.close()
 
 
 def test_the_readmes_oauth2_examples_load(tmp_path):
