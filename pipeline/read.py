@@ -17,7 +17,6 @@ from core.settings import Settings
 from intake.contact import read_contact
 from intake.message import ParsedAttachment, ParsedMessage, cleaned
 from intake.parse import parse_message
-from intake.scans.reading import read_letter_submission
 
 
 def read_submission(submission: Submission, settings: Settings) -> ParsedMessage:
@@ -49,7 +48,11 @@ def _read_email(submission: Submission, settings: Settings) -> ParsedMessage:
 
 
 def _read_letter(submission: Submission, settings: Settings) -> ParsedMessage:
-    """A letter, its postcode repaired only into one of the stock list's (casework.properties)."""
+    """A letter, its postcode repaired only into one of the stock list's (casework.properties). The
+    letters' PDF and OCR libraries (pymupdf, pytesseract, Pillow) are imported here, at the first letter
+    read, not by every worker: they are the biggest import on the worker's path (tests/test_imports.py)."""
+    from intake.scans.reading import read_letter_submission
+
     session = object_session(submission)
     known = known_postcodes(session) if session is not None else frozenset()
     return read_letter_submission(submission, settings, known)
