@@ -28,15 +28,8 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from pypdf import PdfReader, PdfWriter
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen import canvas
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -57,12 +50,21 @@ from responders.render import (
 )
 from responders.sender import OutboxSender
 
+if TYPE_CHECKING:
+    from pypdf import PdfReader
+    from reportlab.pdfgen.canvas import Canvas
+
 log = logging.getLogger(__name__)
 SENT_TO_PRINT = "sent to print"
 FONT_FILES = {"Letter": "DejaVuSans.ttf", "Letter-Bold": "DejaVuSans-Bold.ttf"}
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 LARGE_PRINT_POINTS = 16
 LARGE_PRINT_KEYWORD = "large print"
+# reportlab's millimetre in points and its A4 page, as reportlab.lib.units and reportlab.lib.pagesizes
+# define them (tests/test_imports.py checks they agree): reportlab and pypdf are
+# imported only when a PDF is drawn or read, not by every process that imports this module.
+mm = 72.0 / 2.54 * 0.1
+A4 = (210 * mm, 297 * mm)
 
 
 # -- wording -------------------------------------------------------------------------------------
@@ -255,6 +257,9 @@ class Layout:
 
 def fonts() -> tuple[str, str]:
     """DejaVu Sans (any resident's name prints) when installed; Helvetica otherwise."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     if "Letter" in pdfmetrics.getRegisteredFontNames():
         return "Letter", "Letter-Bold"
     for folder in FONT_DIRS:
@@ -269,6 +274,8 @@ def letter_pdf(row: OutboxMessage, reference: str, landlord: LandlordSettings, l
                zone: dt.tzinfo = DEFAULT_ZONE, language: str | None = None) -> bytes:
     """The letter as an A4 PDF: text is drawn, never interpreted, so a resident's words stay inert. A
     Welsh case's reference and date lines are in Welsh, then English."""
+    from reportlab.pdfgen import canvas
+
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     pdf.setTitle(row.subject)
@@ -304,7 +311,7 @@ def return_line(landlord: LandlordSettings) -> str:
 class Page:
     """A cursor down the page that starts a new page when it reaches the bottom margin."""
 
-    def __init__(self, pdf: canvas.Canvas, layout: Layout, reference: str, welsh: bool = False) -> None:
+    def __init__(self, pdf: Canvas, layout: Layout, reference: str, welsh: bool = False) -> None:
         self.pdf, self.layout, self.reference, self.welsh = pdf, layout, reference, welsh
         self.regular, self.bold = fonts()
         self.number = 1
@@ -344,11 +351,15 @@ class Page:
         self.y -= self.layout.leading(self.layout.body_size)
 
     def heading(self, text: str) -> None:
+        from reportlab.lib.utils import simpleSplit
+
         for part in simpleSplit(text, self.bold, self.layout.heading_size, self.layout.right - self.layout.left):
             self.line(part, self.layout.heading_size, bold=True)
         self.y -= self.layout.leading(self.layout.body_size) / 2
 
     def body(self, text: str) -> None:
+        from reportlab.lib.utils import simpleSplit
+
         size, width = self.layout.body_size, self.layout.right - self.layout.left
         for paragraph in text.splitlines():
             bold = paragraph.startswith("# ")
@@ -467,6 +478,8 @@ def write_batch(db: Database, print_dir: Path, day: dt.date, landlord: LandlordS
     large print, each reference and the page it starts on), then every letter's own PDF as printed,
     unchanged. A letter whose PDF is gone from the print folder is listed on the cover as missing, to
     be printed again, and is not counted as in the batch's pages."""
+    from pypdf import PdfReader, PdfWriter
+
     start, end = batch_window(day, cut, zone)
     with db.sessions() as session:
         rows = printed_letters(session, start, end)
@@ -492,6 +505,8 @@ def write_batch(db: Database, print_dir: Path, day: dt.date, landlord: LandlordS
 
 
 def _read_letter(path: Path) -> PdfReader | None:
+    from pypdf import PdfReader
+
     try:
         return PdfReader(io.BytesIO(path.read_bytes()))
     except OSError:
@@ -510,6 +525,8 @@ def cover_sheet_lines(batch: PrintBatch) -> list[str]:
 
 def cover_pdf(batch: PrintBatch, landlord: LandlordSettings) -> bytes:
     """The cover sheet, exactly ``batch.cover_pages`` pages long: the page numbers it lists depend on it."""
+    from reportlab.pdfgen import canvas
+
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     pdf.setTitle(f"Letters to post {batch.day.isoformat()}")
