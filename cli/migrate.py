@@ -9,8 +9,12 @@ for it and never migrate twice.
 
 from __future__ import annotations
 
-from core.db import Database, code_head, database_revision, migration_scripts
+from typing import TYPE_CHECKING
+
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.db import Database
 
 EXIT_OK = 0
 EXIT_PENDING = 1  # --check: migrations are waiting (cli's EXIT_FAILED: the command ran and found a fault)
@@ -25,6 +29,8 @@ def add_parser(commands) -> None:
 
 
 def _migrate(args, settings: Settings) -> int:
+    from core.db import Database, code_head
+
     db = Database(settings.resolved_database_url)
     head = code_head()
     before = _database_revision(db)
@@ -49,11 +55,15 @@ def _report_check(current: str | None, head: str) -> int:
 
 def _revisions_between(current: str | None, head: str) -> list[str]:
     """The revisions an upgrade from ``current`` (None: an empty database) to ``head`` applies, oldest first."""
+    from core.db import migration_scripts
+
     return [script.revision for script in reversed(list(migration_scripts().walk_revisions(base=current or "base", head=head)))
             if script.revision != current]
 
 
 def _database_revision(db: Database) -> str | None:
+    from core.db import database_revision
+
     with db.engine.connect() as connection:
         return database_revision(connection)
 

@@ -1,4 +1,8 @@
-"""The database: engine, sessions and migrations, for SQLite (default) or PostgreSQL."""
+"""The database: engine, sessions and migrations, for SQLite (default) or PostgreSQL.
+
+Alembic is imported by the functions that migrate or read revisions, not with this module: every
+process imports it, and only those that open the database for work migrate (tests/test_imports.py).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,18 @@ import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.files import private_database_file
 from core.logs import quiet_data_loggers
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 # A package resource path, so this module imports nothing above it; the migrations describe casework.models.
 MIGRATIONS = "casework:migrations"
@@ -54,6 +58,8 @@ def migrate(engine: Engine) -> None:
     empty database migrate it once. On PostgreSQL the upgrade runs under a transaction-level advisory
     lock (the others wait, then find it at head); on SQLite, under an exclusive lock on a file beside
     the database."""
+    from alembic import command
+
     config = _alembic_config()
     with _sqlite_migration_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -63,6 +69,8 @@ def migrate(engine: Engine) -> None:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     return config
@@ -70,6 +78,8 @@ def _alembic_config() -> Config:
 
 def migration_scripts() -> ScriptDirectory:
     """The migrations this code carries. Invariant: they form one line, so there is one head."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config())
 
 
@@ -81,6 +91,8 @@ def code_head() -> str:
 def database_revision(connection: Connection) -> str | None:
     """The revision stamped in the database (alembic_version), or None for one never migrated: the one
     reading that `intake migrate`, `intake doctor` and export/restore share."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
