@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -42,11 +42,13 @@ from pipeline.runner import Runner
 from responders.alerts import Alerter
 from responders.post import LetterPrinter, batch_cut, print_folder, write_day_batch
 from responders.correspondence import Correspondence
-from triage.staff import Staff
 from responders.render import TemplateSet
 from responders.template_library import SavedTemplates
 from responders.sender import OutboxSender
 from responders.transport import make_transport
+
+if TYPE_CHECKING:
+    from triage.staff import Staff
 
 log = logging.getLogger("intake")
 PROCESS_JOB = "process"
@@ -192,7 +194,10 @@ def build_casework(settings: Settings, db: Database | None = None,
 
 def build_staff(settings: Settings) -> Staff:
     """What the staff web app needs: the verbs, and the pipeline to run one submission now; both share
-    one correspondence, so a reply's preview is rendered exactly as the verb will queue it."""
+    one correspondence, so a reply's preview is rendered exactly as the verb will queue it. The staff
+    app's modules are imported here, not by the worker (tests/test_imports.py)."""
+    from triage.staff import Staff
+
     db = Database(settings.resolved_database_url)
     db.migrate()
     templates = build_templates(settings, db)
