@@ -193,7 +193,9 @@ class CaseLink(Base):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),
+                      Index("ix_outbox_mailbox_created", "mailbox", "created_at"),
+                      Index("ix_outbox_status_recorded", "status", "delivery_recorded_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -201,6 +203,8 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(30))  # an AckKind
     channel: Mapped[str] = mapped_column(String(10), default="email")  # "email" or "letter"
     to_address: Mapped[str | None] = mapped_column(String(320), index=True)
+    # to_address's mailbox (responders.outbox.canonical_address), set with it: the per-sender cap's key
+    mailbox: Mapped[str | None] = mapped_column(String(320))
     postal_address: Mapped[list[str] | None] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(Text)
     text_body: Mapped[str] = mapped_column(Text)
@@ -216,6 +220,9 @@ class OutboxMessage(Base):
     claimed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    # When the case heard of the delivery (responders.sender.record_delivery): a sent row without it
+    # is recorded by the next sender run, so a death between the two loses nothing
+    delivery_recorded_at: Mapped[dt.datetime | None]
     at_risk_since: Mapped[dt.datetime | None]  # still unsent as its case's clock neared; staff were alerted
     # Claims found stale (the sender died mid-send): each may have reached the resident already
     possible_resends: Mapped[int] = mapped_column(default=0, server_default="0")

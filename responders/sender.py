@@ -23,9 +23,14 @@ The window in which a death resends is kept as small as it can be: the row is ma
 short transaction straight after the server accepts the message, with nothing in between. A row
 whose sending was cut short ``max_interrupted_sends`` times ends FAILED for a person, not in a loop.
 
-A batch of claimed rows is sent over one SMTP connection (``transport.batch``); each row is still
-marked sent in its own transaction straight after its 250, so a death mid-batch resends at most the
-one row whose 250 had not yet been recorded.
+A batch of claimed rows is read in one query and sent over one SMTP connection (``transport.batch``);
+each row is still marked sent in its own transaction straight after its 250 (one conditional UPDATE,
+nothing else), so a death mid-batch resends at most the one row whose 250 had not yet been recorded.
+What the delivery means for the case (its acknowledgement clock met, its response clock started, the
+event in its trail, all dated at the row's ``sent_at``) is recorded afterwards for the whole batch in
+one transaction (``record_deliveries``), and stamped on each row (``delivery_recorded_at``). A death
+between the two leaves rows sent and unrecorded; every sender run records those first, so the case
+always hears of its delivery once, with the time it was sent.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from casework import lifecycle
 from casework.models import Case, OutboxMessage, utcnow
@@ -83,16 +88,23 @@ class OutboxSender:
         # What this sender did since it started, for `intake run --once`: "delivered" (sent, or handed
         # to print), "retried" (a temporary failure: back in the queue), "failed" (for a person).
         self.totals: Counter = Counter()
+        self._built: dict[int, EmailMessage] = {}  # the claimed batch's emails, while run_once sends them
 
     def run_once(self, now: dt.datetime | None = None, due_by: dt.datetime | None = None) -> int:
         """Requeue stale claims, claim a batch of rows due by ``due_by`` (default: now) and try each;
         returns how many it tried. A drain passes its start as ``due_by``, so a row it tried and
         rescheduled is not tried again in the same drain, however long the drain takes."""
         self.requeue_stale(now)
+        self.record_deliveries()  # what a sender that died after its sends left unrecorded
         claimed = self.claim(now, due_by)
-        with batch(self.transport):  # one SMTP connection for the batch's sends
-            for outbox_id in claimed:
-                self.attempt(outbox_id, now)
+        self._built = self.build_many(claimed, now or utcnow())
+        try:
+            with batch(self.transport):  # one SMTP connection for the batch's sends
+                for outbox_id in claimed:
+                    self.attempt(outbox_id, now)
+        finally:
+            self._built = {}
+        self.record_deliveries()
         return len(claimed)
 
     # -- claiming ---------------------------------------------------------------------------------
@@ -140,7 +152,8 @@ class OutboxSender:
     # -- sending ----------------------------------------------------------------------------------
 
     def attempt(self, outbox_id: int, now: dt.datetime | None = None) -> None:
-        """Send one claimed row and record the outcome; never raises for a delivery problem.
+        """Send one claimed row and record the outcome; never raises for a delivery problem. The case
+        hears of a delivery from ``record_deliveries``.
 
         Invariant: nothing runs between the server accepting the message and ``_mark_sent``'s commit
         but that one transaction (a death there resends: see ``possible_resends``)."""
@@ -159,34 +172,75 @@ class OutboxSender:
             self._mark_sent(outbox_id, now or utcnow())
 
     def build(self, outbox_id: int, now: dt.datetime) -> EmailMessage:
+        """The row's email: built already with its batch (``build_many``), else read and built now."""
+        built = self._built.pop(outbox_id, None)
+        if built is not None:
+            return built
         with self.db.sessions() as session:
             row = session.get_one(OutboxMessage, outbox_id)
             return build_message(row, self.from_address, self.from_name, now)
 
+    def build_many(self, outbox_ids: list[int], now: dt.datetime) -> dict[int, EmailMessage]:
+        """The emails of a claimed batch, read in one query. A row that cannot be built is left out:
+        ``attempt`` builds it again alone, where its error is recorded as for any row."""
+        if not outbox_ids:
+            return {}
+        messages = {}
+        with self.db.sessions() as session:
+            for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids),
+                                                                   OutboxMessage.channel == "email")):
+                try:
+                    messages[row.id] = build_message(row, self.from_address, self.from_name, now)
+                except Exception:  # noqa: BLE001 - attempt() meets it again and records it for this row
+                    continue
+        return messages
+
     # -- recording the outcome --------------------------------------------------------------------
 
     def _mark_sent(self, outbox_id: int, now: dt.datetime) -> None:
-        """The smallest transaction that records the send and the case's delivery (its first write is
-        the row's status); the log line waits until it has committed."""
+        """The smallest transaction that records the send: one conditional UPDATE of the row's status
+        (the case hears of it from ``record_deliveries``); the log line waits until it has committed."""
         with self.db.transaction() as session:
-            self._record_sent(session, outbox_id, now)
+            if self._update_sent(session, outbox_id, now, None, recorded=False):
+                self.totals["delivered"] += 1
         log.info("sent outbox row %s", outbox_id)
 
     def _record_sent(self, session: Session, outbox_id: int, now: dt.datetime, reason: str | None = None,
                      **detail) -> OutboxMessage | None:
-        """Mark the row sent once; the row when this call did it (and stamped the case), else None."""
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == outbox_id, OutboxMessage.status != OutboxStatus.SENT)
-            .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, reason=reason)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+        """Mark the row sent once and tell its case in the same transaction; the row when this call did
+        it, else None."""
+        if not self._update_sent(session, outbox_id, now, reason, recorded=True):
             return None
         self.totals["delivered"] += 1
         row = session.get_one(OutboxMessage, outbox_id)
         record_delivery(session, row, self.policy, now, **detail)
         return row
+
+    def _update_sent(self, session: Session, outbox_id: int, now: dt.datetime, reason: str | None, *,
+                     recorded: bool) -> bool:
+        """The row sent, once (False: it was sent already); ``recorded``: its case hears of it now."""
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id, OutboxMessage.status != OutboxStatus.SENT)
+            .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, reason=reason,
+                    delivery_recorded_at=now if recorded else None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    def record_deliveries(self) -> int:
+        """Tell each case of its rows sent and not yet recorded, in one transaction, dated at the
+        row's ``sent_at``; returns how many. Each row is taken by a conditional UPDATE of its stamp (the
+        transaction's first write for it), so two senders never record one delivery twice."""
+        with self.db.transaction() as session:
+            ids = list(session.scalars(_unrecorded(self.channel)))
+            rows = _taken(session, ids)
+            _load_cases(session, {row.case_id for row in rows if row.case_id is not None})
+            recorded = 0
+            for row in rows:
+                record_delivery(session, row, self.policy, row.sent_at)
+                recorded += 1
+        return recorded
 
     def _retry_later(self, outbox_id: int, reason: str, now: dt.datetime) -> None:
         with self.db.transaction() as session:
@@ -318,6 +372,37 @@ def unmet_acknowledgement_due(session: Session, row: OutboxMessage) -> dt.dateti
     case = session.get_one(Case, row.case_id)
     clock = next((clock for clock in case.clocks if clock.kind == ACK_CLOCKS.get(Stage(case.stage))), None)
     return clock.due_at if clock is not None and clock.met_at is None else None
+
+
+def _unrecorded(channel: str):
+    """Sent rows of the channel whose case has not heard of them (the ``(status, delivery_recorded_at)``
+    index: only those rows are read, however many were sent before)."""
+    return (select(OutboxMessage.id)
+            .where(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.delivery_recorded_at.is_(None),
+                   OutboxMessage.channel == channel)
+            .order_by(OutboxMessage.id))
+
+
+def _taken(session: Session, ids: list[int]) -> list[OutboxMessage]:
+    """The rows among ``ids`` this transaction stamped as recorded (another sender may have been first),
+    in order: one conditional UPDATE ... RETURNING, the transaction's first write for them."""
+    if not ids:
+        return []
+    taken = set(session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.delivery_recorded_at.is_(None))
+        .values(delivery_recorded_at=utcnow())
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)))
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(taken)).order_by(OutboxMessage.id))
+    return list(rows) if taken else []
+
+
+def _load_cases(session: Session, case_ids: set[int]) -> None:
+    """The cases, their clocks and events in three queries, into the session (record_delivery reads them)."""
+    if case_ids:
+        session.scalars(select(Case).where(Case.id.in_(case_ids))
+                        .options(selectinload(Case.clocks), selectinload(Case.events))).all()
 
 
 def record_delivery(session: Session, row: OutboxMessage, policy: Policy, now: dt.datetime, **detail) -> None:
