@@ -214,15 +214,16 @@ def one_run(dovecot: Dovecot, smtp: SmtpTestServer, tmp: Path, backend: str, wor
     return {"seconds": seconds, "peak_mb": max(peaks) / 1024, "problems": problems, "summary": lines}
 
 
-def startup(dovecot: Dovecot, smtp: SmtpTestServer, tmp: Path, runs: int = 5) -> list[float]:
-    """Seconds for `intake run --once` on an empty mailbox, the database already migrated."""
+def startup(dovecot: Dovecot, smtp: SmtpTestServer, tmp: Path, runs: int = 5) -> list[tuple[float, int]]:
+    """Seconds and peak RSS (KB) of each `intake run --once` on an empty mailbox, the database already
+    migrated (as `intake migrate` leaves it before the workers start)."""
     url = f"sqlite:///{tmp / 'startup.db'}"
     config = write_config(tmp / "startup.toml", {
         "var_dir": tmp / "var-startup", "database_url": url, "log_level": "WARNING",
         "imap": [imap_settings(dovecot)], "smtp": smtp_settings(smtp),
     })
     Database(url).migrate()
-    return [run_workers(config, 1)[0] for _ in range(runs)]
+    return [(seconds, peaks[0]) for seconds, peaks, _ in (run_workers(config, 1) for _ in range(runs))]
 
 
 def main() -> int:
@@ -240,9 +241,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
             if args.startup:
-                times = startup(dovecot, smtp, tmp)
+                runs = startup(dovecot, smtp, tmp)
+                times = [seconds for seconds, _ in runs]
                 print(f"`intake run --once`, empty mailbox (SQLite, IMAP, SMTP): median {statistics.median(times):.2f} s, "
-                      f"min {min(times):.2f} s, max {max(times):.2f} s over {len(times)} runs")
+                      f"min {min(times):.2f} s, max {max(times):.2f} s over {len(times)} runs; peak RSS "
+                      f"{statistics.median(peak for _, peak in runs) / 1024:.0f} MB (median); load average "
+                      f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
                 return 0
             size, auto = seed(dovecot, args.messages)
             floor_seconds = floor(dovecot)
