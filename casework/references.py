@@ -1,8 +1,13 @@
 """References: allocated here, inside the case's transaction, and recognised here again.
 
 A reference is never a primary key and never reused: each (prefix, year) has a counter row that
-only goes up, bumped with one atomic upsert that holds the row lock until the case commits, so
-concurrent workers on PostgreSQL queue on it rather than read the same number.
+only goes up, bumped with one atomic upsert. On SQLite the bump is part of the case's transaction (one
+writer at a time: there is nothing to queue behind). On PostgreSQL it is a short transaction of its own
+on another connection, committed at once: workers processing batches side by side never wait for each
+other's batch to commit to number a case (with the bump inside the batch, the second worker queued on
+the counter row for the whole of the first one's batch, and two workers were slower than one). The
+price is that a batch that rolls back leaves the numbers it took unused: on PostgreSQL a number may be
+skipped, never given twice.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import datetime as dt
 import re
 import string
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -84,7 +89,17 @@ class References:
 
 
 def _bump_counter(session: Session, prefix: str, year: int) -> int:
-    dialect = postgresql if _dialect(session.get_bind()) == "postgresql" else sqlite
+    """The next number: in the caller's transaction on SQLite, committed on its own on PostgreSQL."""
+    bind = session.get_bind()
+    if _dialect(bind) != "postgresql":
+        return session.execute(_bump_statement(sqlite, prefix, year)).scalar_one()
+    with bind.engine.connect() as connection:
+        number = connection.execute(_bump_statement(postgresql, prefix, year)).scalar_one()
+        connection.commit()
+    return number
+
+
+def _bump_statement(dialect, prefix: str, year: int):
     table = ReferenceCounter.__table__
     statement = (
         dialect.insert(table)
@@ -95,10 +110,10 @@ def _bump_counter(session: Session, prefix: str, year: int) -> int:
         )
         .returning(table.c.last_number)
     )
-    return session.execute(statement).scalar_one()
+    return statement
 
 
-def _dialect(bind: Engine) -> str:
+def _dialect(bind: Engine | Connection) -> str:
     return bind.dialect.name
 
 
