@@ -189,15 +189,107 @@ def combine(patterns: list[str]) -> re.Pattern[str]:
         return re.compile("|".join(elsewhere))
     by_letter: dict[str, list[str]] = {}
     anywhere: list[str] = []
-    for p in at_word:
+    for p in (a for whole in at_word for a in _alternatives(whole)):
         letters = _first_letters(p)
         for letter in letters or ():
             by_letter.setdefault(letter, []).append(p)
         if not letters:
             anywhere.append(p)
-    groups = [f"(?={re.escape(c)})(?:{'|'.join(f'(?:{p})' for p in ps)})" for c, ps in sorted(by_letter.items())]
+    groups = [_letter_group(c, ps) for c, ps in sorted(by_letter.items())]
     groups += [f"(?:{p})" for p in anywhere]
     return re.compile("|".join([r"\b(?:" + "|".join(groups) + ")"] + elsewhere))
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The pattern as a list of alternatives that match, tried in order, exactly what it matches: its top-level
+    ``|`` split, and a leading group's alternatives distributed over what follows it
+    (``(?:damp|mould)s?\\b`` -> ``damps?\\b``, ``moulds?\\b``), so each can be filed under its own first letter."""
+    found = []
+    for branch in _split_top(pattern):
+        close = _group_end(branch) if branch.startswith("(?:") else None
+        inner = _split_top(branch[3:close]) if close is not None else [branch]
+        suffix = branch[close + 1:] if close is not None else ""
+        if close is None or suffix[:1] in ("?", "*", "+", "{"):
+            found.append(branch)
+        else:
+            found.extend(f"{a}{suffix}" for a in inner)
+    return found
+
+
+def _split_top(pattern: str) -> list[str]:
+    """The pattern split at its top-level ``|`` (not inside a group or a character class, not escaped)."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif c == "[":
+            i = _class_end(pattern, i)
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return parts + [pattern[start:]]
+
+
+def _group_end(pattern: str) -> int | None:
+    """The index of the ``)`` closing the group that opens at index 0."""
+    depth, i = 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif c == "[":
+            i = _class_end(pattern, i)
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index of the ``]`` closing the character class that opens at ``start``."""
+    i = start + 1
+    if pattern[i:i + 1] == "^":
+        i += 1
+    if pattern[i:i + 1] == "]":
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i
+
+
+def _letter_group(letter: str, patterns: list[str]) -> str:
+    """The alternatives that start with this letter, in order. When each begins with the letter itself, the
+    letter is written once in front, consumed (``s(?:aving my tablets|elf.harm)``): the engine then tries the
+    group only where the letter is, by a quick comparison; a lookahead ``(?=s)`` is tried in full at every
+    word. Both forms match the same text at the same places."""
+    rests = [_after_letter(p, letter) for p in patterns]
+    if all(r is not None for r in rests):
+        return f"{re.escape(letter)}(?:{'|'.join(f'(?:{r})' for r in rests)})"
+    return f"(?={re.escape(letter)})(?:{'|'.join(f'(?:{p})' for p in patterns)})"
+
+
+def _after_letter(pattern: str, letter: str) -> str | None:
+    """The pattern without its first character when that is exactly the literal ``letter`` (not escaped,
+    repeated or part of an alternation), checked by parsing both; otherwise None."""
+    if not pattern.startswith(letter) or pattern[len(letter):len(letter) + 1] in ("?", "*", "+", "{"):
+        return None
+    rest = pattern[len(letter):]
+    try:
+        whole, tail = list(sre_parse.parse(pattern)), list(sre_parse.parse(rest))
+    except Exception:  # an internal parser we only use to go faster: never let it decide correctness
+        return None
+    same = whole[:1] == [(sre.LITERAL, ord(letter))] and repr(whole[1:]) == repr(tail)  # nested parts compare by repr
+    return rest if same else None
 
 
 def _first_letters(pattern: str) -> set[str] | None:
