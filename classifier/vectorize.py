@@ -53,7 +53,7 @@ class FastFeatures:
         """The vocabulary columns of this word's character n-grams, remembered for next time."""
         if len(self._columns) >= CACHE_LIMIT:
             self._columns.clear()
-        found = (self._vocabulary.get(g) for g in char_wb_ngrams(word, self._min_n, self._max_n))
+        found = map(self._vocabulary.get, char_wb_ngrams(word, self._min_n, self._max_n))
         columns = self._columns[word] = tuple(c for c in found if c is not None)
         return columns
 
