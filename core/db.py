@@ -1,18 +1,21 @@
 """The database: engine, sessions and migrations, for SQLite (default) or PostgreSQL.
 
-Alembic is imported by the functions that migrate or read revisions, not with this module: every
-process imports it, and only those that open the database for work migrate (tests/test_imports.py).
+Alembic is imported only to change the schema or walk the migrations: every process imports this
+module, and a worker starting on a database already at head (the usual start) reads the stamped
+revision and the code's head without it (tests/test_imports.py).
 """
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import os
+from importlib.resources import files
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 # A package resource path, so this module imports nothing above it; the migrations describe casework.models.
 MIGRATIONS = "casework:migrations"
+VERSION_TABLE = "alembic_version"  # where Alembic stamps the database's revision (its default)
 
 
 def make_engine(url: str) -> Engine:
@@ -57,7 +61,11 @@ def migrate(engine: Engine) -> None:
     """Bring the schema up to the newest migration. Invariant: several workers starting at once on an
     empty database migrate it once. On PostgreSQL the upgrade runs under a transaction-level advisory
     lock (the others wait, then find it at head); on SQLite, under an exclusive lock on a file beside
-    the database."""
+    the database. A database already at head is left as it is, without taking the lock or importing
+    Alembic (a schema is never taken back down, so "at head" stays true)."""
+    with engine.connect() as connection:
+        if database_revision(connection) == code_head():
+            return
     from alembic import command
 
     config = _alembic_config()
@@ -84,16 +92,42 @@ def migration_scripts() -> ScriptDirectory:
 
 
 def code_head() -> str:
-    """The newest migration revision the installed code carries."""
+    """The newest migration revision the installed code carries: the one revision no script names as
+    its ``down_revision``, read from the scripts' assignments without importing Alembic (a test holds
+    it to Alembic's own answer). Where that is not exactly one, Alembic's answer, or its error."""
+    package, _, folder = MIGRATIONS.partition(":")
+    revisions, downs = set(), set()
+    for script in files(package).joinpath(folder, "versions").iterdir():
+        if script.name.endswith(".py"):
+            names = _assignments(script.read_text(encoding="utf-8"))
+            revisions.add(names.get("revision"))
+            downs.add(names.get("down_revision"))
+    heads = revisions - downs
+    if len(heads) == 1 and None not in heads:
+        return heads.pop()
     return migration_scripts().get_current_head()
 
 
-def database_revision(connection: Connection) -> str | None:
-    """The revision stamped in the database (alembic_version), or None for one never migrated: the one
-    reading that `intake migrate`, `intake doctor` and export/restore share."""
-    from alembic.runtime.migration import MigrationContext
+def _assignments(source: str) -> dict[str, object]:
+    """A script's module-level ``name = <literal>`` (or ``name: type = <literal>``) assignments."""
+    found = {}
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        for target in targets:
+            if isinstance(target, ast.Name) and node.value is not None:
+                try:
+                    found[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+    return found
 
-    return MigrationContext.configure(connection).get_current_revision()
+
+def database_revision(connection: Connection) -> str | None:
+    """The revision stamped in the database (``alembic_version``), or None for one never migrated: the
+    one reading that migrating, `intake migrate`, `intake doctor` and export/restore share."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 @contextmanager

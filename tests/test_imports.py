@@ -10,7 +10,8 @@ What the worker leaves alone until it needs it:
 - reportlab and pypdf: when a letter's PDF or the day's batch is drawn (``responders.post``);
 - the staff web app (``triage``, Starlette, uvicorn): `intake serve` and the staff commands only;
 - Welsh detection (lingua) and OAuth2 (MSAL, google-auth): a Welsh landlord's or an OAuth2 mailbox's.
-Alembic is imported by the commands that migrate (the worker does, at start), never by `import cli`.
+- Alembic: only to change the schema (a worker on a database already at head reads the stamped revision
+  and the code's head without it) or to walk the migrations (`intake migrate`).
 """
 
 from __future__ import annotations
@@ -20,19 +21,21 @@ import os
 import subprocess
 import sys
 
+from core.db import Database, code_head, database_revision, migration_scripts
 from tests.conftest import REPO
 from tests.e2e import smtp_settings, write_config
 from tests.mail import new_maildir
 
 # Top-level packages, each matched with its submodules.
 NOT_FOR_THE_WORKER = (
+    "alembic",  # the schema is already at head
     "sklearn", "skops", "scipy", "numpy",  # the classifier's
     "pymupdf", "fitz", "pytesseract", "PIL",  # the letters'
     "reportlab", "pypdf",  # printed letters'
     "triage", "starlette", "uvicorn",  # the staff app's
     "lingua", "msal", "google.auth",  # Welsh detection's, OAuth2's
 )
-NOT_FOR_EVERY_COMMAND = (*NOT_FOR_THE_WORKER, "alembic", "scheduler", "apscheduler")
+NOT_FOR_EVERY_COMMAND = (*NOT_FOR_THE_WORKER, "scheduler", "apscheduler")
 
 
 def imported_by(code: str, env: dict | None = None) -> dict:
@@ -54,10 +57,12 @@ def loaded(modules: list[str], packages: tuple[str, ...]) -> list[str]:
 
 def test_the_worker_on_an_empty_mailbox_imports_none_of_the_heavy_libraries(tmp_path, smtp):
     maildir = new_maildir(tmp_path / "maildir")
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
     config = write_config(tmp_path / "intake.toml", {
-        "var_dir": tmp_path / "var", "database_url": f"sqlite:///{tmp_path / 'intake.db'}", "log_level": "WARNING",
+        "var_dir": tmp_path / "var", "database_url": url, "log_level": "WARNING",
         "maildir": [{"name": "complaints", "path": maildir}], "smtp": smtp_settings(smtp),
     })
+    Database(url).migrate()  # as `intake migrate` does before the workers start
 
     report = imported_by(
         "import json, sys\n"
@@ -67,8 +72,8 @@ def test_the_worker_on_an_empty_mailbox_imports_none_of_the_heavy_libraries(tmp_
         env={"INTAKE_CONFIG": str(config)})
 
     assert report["status"] == 0
-    # It did run the worker: built it, migrated the database, polled, processed and sent (nothing).
-    assert {"scheduler", "pipeline.process", "pipeline.runner", "responders.post", "alembic"} <= set(report["modules"])
+    # It did run the worker: built it, polled, processed and sent (nothing).
+    assert {"scheduler", "pipeline.process", "pipeline.runner", "responders.post"} <= set(report["modules"])
     assert loaded(report["modules"], NOT_FOR_THE_WORKER) == []
 
 
@@ -78,6 +83,41 @@ def test_importing_the_command_imports_no_library_a_command_may_not_need():
 
     assert "cli.migrate" in report["modules"]  # every command's parser is there, for --help
     assert loaded(report["modules"], NOT_FOR_EVERY_COMMAND) == []
+
+
+def test_the_worker_migrates_a_new_database_with_alembic(tmp_path):
+    """The other side of the boundary: a database not at head (here a new one) is brought there by Alembic."""
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+
+    report = imported_by(
+        "import json, sys\n"
+        "from sqlalchemy import text\n"
+        "from core.db import Database\n"
+        f"db = Database({url!r})\n"
+        "db.migrate()\n"
+        "with db.engine.connect() as connection:\n"
+        "    stamped = connection.execute(text('SELECT version_num FROM alembic_version')).scalar()\n"
+        "print(json.dumps({'stamped': stamped, 'modules': sorted(sys.modules)}))\n")
+
+    assert "alembic" in report["modules"]
+    assert report["stamped"] == migration_scripts().get_current_head()
+
+
+def test_the_code_head_read_without_alembic_is_alembics():
+    assert code_head() == migration_scripts().get_current_head()
+    assert code_head() == max(script.revision for script in migration_scripts().walk_revisions())  # "0001", "0002"...
+
+
+def test_the_stamped_revision_read_without_alembic_is_alembics(tmp_path):
+    from alembic.runtime.migration import MigrationContext
+
+    db = Database(f"sqlite:///{tmp_path / 'intake.db'}")
+    with db.engine.connect() as connection:
+        assert database_revision(connection) is None  # never migrated
+    db.migrate()
+    with db.engine.connect() as connection:
+        assert database_revision(connection) == MigrationContext.configure(connection).get_current_revision()
+        assert database_revision(connection) == code_head()
 
 
 def test_the_letters_units_are_reportlabs():
