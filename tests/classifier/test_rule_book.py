@@ -7,7 +7,7 @@ import pytest
 
 from casework.vocabulary import Flag
 from classifier.rules import flags_of, rule_book, rule_flags
-from classifier.rules.book import RuleBookError
+from classifier.rules.book import RuleBookError, _alternatives, combine
 from classifier.text import prepare
 
 RULES = rule_book().rules
@@ -98,3 +98,19 @@ def test_an_unknown_flag_or_condition_is_refused(tmp_path):
 
 def test_the_rule_book_is_loaded_once():
     assert rule_book() is rule_book()
+
+
+def test_a_patterns_leading_alternatives_are_split_over_what_follows_them():
+    assert _alternatives(r"(?:damp|mou?ld)s?\b|tamp") == [r"damps?\b", r"mou?lds?\b", "tamp"]
+    assert _alternatives(r"(?:a|b)?c") == [r"(?:a|b)?c"]  # a repeated group is left whole
+    assert _alternatives(r"[(|]x|y") == [r"[(|]x", "y"]  # a | inside a character class is not a split
+
+
+@pytest.mark.parametrize("patterns, text, found", [
+    ([r"\b(?:smell of gas|sparks)\b", r"\bsmell(?:s|ing)? burning\b"], "a smelling burning and sparks",
+     ["smelling burning", "sparks"]),
+    ([r"\bmou?ld\b", r"\b(?:no|not) (?:heat|heating)\b"], "no heating, mold in the moulding", ["no heating", "mold"]),
+    ([r"\b(?:a|b)?cd\b"], "acd cd bcd", ["acd", "cd", "bcd"]),
+])
+def test_the_combined_pattern_finds_what_the_patterns_find_one_by_one(patterns, text, found):
+    assert [m.group(0) for m in combine(patterns).finditer(text)] == found
