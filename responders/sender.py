@@ -235,10 +235,10 @@ class OutboxSender:
         with self.db.transaction() as session:
             ids = list(session.scalars(_unrecorded(self.channel)))
             rows = _taken(session, ids)
-            _load_cases(session, {row.case_id for row in rows if row.case_id is not None})
+            cases = _load_cases(session, {row.case_id for row in rows if row.case_id is not None})
             recorded = 0
             for row in rows:
-                record_delivery(session, row, self.policy, row.sent_at)
+                record_delivery(session, row, self.policy, row.sent_at, case=cases.get(row.case_id))
                 recorded += 1
         return recorded
 
@@ -398,16 +398,19 @@ def _taken(session: Session, ids: list[int]) -> list[OutboxMessage]:
     return list(rows) if taken else []
 
 
-def _load_cases(session: Session, case_ids: set[int]) -> None:
-    """The cases, their clocks and events in three queries, into the session (record_delivery reads them)."""
-    if case_ids:
-        session.scalars(select(Case).where(Case.id.in_(case_ids))
-                        .options(selectinload(Case.clocks), selectinload(Case.events))).all()
+def _load_cases(session: Session, case_ids: set[int]) -> dict[int, Case]:
+    """The cases by id, with their clocks and events, in three queries (one per table)."""
+    if not case_ids:
+        return {}
+    query = select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.clocks), selectinload(Case.events))
+    return {case.id: case for case in session.scalars(query)}
 
 
-def record_delivery(session: Session, row: OutboxMessage, policy: Policy, now: dt.datetime, **detail) -> None:
-    """The row reached the resident (sent, or handed to print): the case hears it through its lifecycle."""
+def record_delivery(session: Session, row: OutboxMessage, policy: Policy, now: dt.datetime, *,
+                    case: Case | None = None, **detail) -> None:
+    """The row reached the resident (sent, or handed to print): the case (``case``: loaded already)
+    hears it through its lifecycle."""
     if row.case_id is None:
         return
-    case = session.get_one(Case, row.case_id)
+    case = case if case is not None else session.get_one(Case, row.case_id)
     lifecycle.delivered(case, policy, AckKind(row.kind), now, submission_id=row.submission_id, outbox_id=row.id, **detail)
