@@ -279,17 +279,12 @@ def _letter_group(letter: str, patterns: list[str]) -> str:
 
 
 def _after_letter(pattern: str, letter: str) -> str | None:
-    """The pattern without its first character when that is exactly the literal ``letter`` (not escaped,
-    repeated or part of an alternation), checked by parsing both; otherwise None."""
-    if not pattern.startswith(letter) or pattern[len(letter):len(letter) + 1] in ("?", "*", "+", "{"):
+    """The pattern without its first character when that is the literal ``letter`` itself (a letter or digit,
+    not repeated); otherwise None. ``_alternatives`` leaves no top-level ``|``, so the first character is
+    then the pattern's first item, and the rest matches what follows it."""
+    if not (letter.isalnum() and pattern.startswith(letter)) or pattern[1:2] in ("?", "*", "+", "{"):
         return None
-    rest = pattern[len(letter):]
-    try:
-        whole, tail = list(sre_parse.parse(pattern)), list(sre_parse.parse(rest))
-    except Exception:  # an internal parser we only use to go faster: never let it decide correctness
-        return None
-    same = whole[:1] == [(sre.LITERAL, ord(letter))] and repr(whole[1:]) == repr(tail)  # nested parts compare by repr
-    return rest if same else None
+    return pattern[1:]
 
 
 def _first_letters(pattern: str) -> set[str] | None:
