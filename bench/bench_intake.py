@@ -8,6 +8,8 @@ Starts a throwaway Dovecot and aiosmtpd on loopback (the tests' helpers: run as 
 seeds N generated resident emails with a realistic mix (many distinct senders; photos, PDFs, HTML
 alternatives, 8-bit Latin-1 bodies, 5 % auto-replies; about 27 KB on average), then in the same run:
 - the floor: a bare imapclient fetch of the folder (batches of 50) plus a stdlib parse of every part;
+- for scale, the SMTP server's own floor: one acknowledgement-sized reply for each human message sent
+  over one connection with smtplib (the same aiosmtpd the worker sends to, on the same two cores);
 - `intake run --once` end to end (fetch, store, classify, open cases, send every acknowledgement over
   SMTP), as separate processes started together, on a fresh SQLite file or PostgreSQL database each
   time, the mailbox put back as it was between runs.
@@ -25,6 +27,7 @@ import email.policy
 import json
 import os
 import random
+import smtplib
 import statistics
 import subprocess
 import sys
@@ -148,6 +151,28 @@ def floor(dovecot: Dovecot) -> float:
     return time.perf_counter() - started
 
 
+def smtp_floor(smtp: SmtpTestServer, count: int) -> float:
+    """Seconds to send ``count`` prebuilt acknowledgement-sized replies over one SMTP connection."""
+    replies = []
+    for n in range(count):
+        reply = EmailMessage()
+        reply["From"], reply["To"] = "Complaints <complaints@example.org>", f"resident{n}@example.net"
+        reply["Subject"], reply["Message-ID"] = f"We have your message: CMP-2026-{n:06d}", f"<floor.{n}@example.org>"
+        reply.set_content("Thank you for your message. We will reply by 12 January 2027.\n" * 25)
+        reply.add_alternative("<p>Thank you for your message. We will reply by 12 January 2027.</p>" * 25, subtype="html")
+        replies.append(reply)
+    started = time.perf_counter()
+    client = smtplib.SMTP("127.0.0.1", smtp.port)
+    try:
+        for reply in replies:
+            client.send_message(reply)
+    finally:
+        client.quit()
+    seconds = time.perf_counter() - started
+    smtp.handler.received.clear()
+    return seconds
+
+
 # -- the worker --------------------------------------------------------------------------------
 
 def run_workers(config: Path, workers: int) -> tuple[float, list[int], list[str]]:
@@ -256,6 +281,10 @@ def main() -> int:
             print("|---|---|---|---|---|---|")
             print(f"| floor: imapclient fetch + stdlib parse | {floor_seconds:.1f} | {args.messages / floor_seconds:.0f} "
                   f"| 1.00 | | |")
+            human = args.messages - auto
+            smtp_seconds = smtp_floor(smtp, human)
+            print(f"| for scale: {human} bare SMTP sends to the same server, one connection | {smtp_seconds:.1f} "
+                  f"| {human / smtp_seconds:.0f} | {floor_seconds / smtp_seconds:.2f} | | |")
             for spec in args.runs.split(","):
                 backend, workers = spec.split(":")
                 result = one_run(dovecot, smtp, tmp, backend, int(workers), args.messages)
