@@ -97,3 +97,27 @@ def test_an_unreachable_database_is_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("intake: cannot use the database postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_0016_gives_old_outbox_rows_their_mailbox_and_counts_their_deliveries_as_recorded(database_url):
+    upgrade_to(database_url, "0015")
+    engine = create_engine(database_url)
+    sent_at = "2026-11-30 09:15:00"
+    columns = ("id, kind, channel, to_address, subject, text_body, message_id, status, attempts, next_attempt_at, "
+               "created_at, sent_at, possible_resends")
+    with engine.begin() as connection:
+        for outbox_id, address, status in [(1, "Sam+Rent@Example.NET", "sent"), (2, " kim@example.net", "queued"),
+                                           (3, None, "sent")]:
+            connection.execute(text(f"INSERT INTO outbox ({columns}) VALUES (:id, 'neutral', 'email', :to, 's', 't', "
+                                    f":mid, :status, 1, :at, :at, :sent, 0)"),
+                               {"id": outbox_id, "to": address, "mid": f"m{outbox_id}@example.org", "status": status,
+                                "at": sent_at, "sent": sent_at if status == "sent" else None})
+    engine.dispose()
+    upgrade_to(database_url, "0016")
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, mailbox, delivery_recorded_at FROM outbox ORDER BY id")).all()
+    engine.dispose()
+    assert [(row.id, row.mailbox) for row in rows] == [(1, "sam@example.net"), (2, "kim@example.net"), (3, None)]
+    # Sent before 0016: recorded in the same transaction as the send, so never recorded again.
+    assert [row.delivery_recorded_at is not None for row in rows] == [True, False, True]
