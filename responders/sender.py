@@ -229,18 +229,33 @@ class OutboxSender:
         return result.rowcount == 1
 
     def record_deliveries(self) -> int:
-        """Tell each case of its rows sent and not yet recorded, in one transaction, dated at the
-        row's ``sent_at``; returns how many. Each row is taken by a conditional UPDATE of its stamp (the
-        transaction's first write for it), so two senders never record one delivery twice."""
-        with self.db.transaction() as session:
+        """Tell each case of its rows sent and not yet recorded, dated at the row's ``sent_at``, in one
+        transaction; returns how many. Each row is taken by a conditional UPDATE of its stamp (the
+        transaction's first write for it), so two senders never record one delivery twice. If the batch
+        cannot be recorded, each row is recorded in a transaction of its own, so a row whose recording
+        fails waits (logged, tried again at the next run) without holding up the others."""
+        with self.db.sessions() as session:
             ids = list(session.scalars(_unrecorded(self.channel)))
+        try:
+            return self._record_deliveries(ids)
+        except Exception as exc:  # noqa: BLE001 - the rows stay sent and unrecorded: nothing is lost
+            log.error("could not record %d deliveries together (%s): recording each alone", len(ids), describe(exc))
+        return sum(self._record_alone(outbox_id) for outbox_id in ids)
+
+    def _record_alone(self, outbox_id: int) -> int:
+        try:
+            return self._record_deliveries([outbox_id])
+        except Exception as exc:  # noqa: BLE001 - it waits, unrecorded, for the next run (or a fix)
+            log.error("could not record the delivery of outbox row %s: %s", outbox_id, describe(exc))
+            return 0
+
+    def _record_deliveries(self, ids: list[int]) -> int:
+        with self.db.transaction() as session:
             rows = _taken(session, ids)
             cases = _load_cases(session, {row.case_id for row in rows if row.case_id is not None})
-            recorded = 0
             for row in rows:
                 record_delivery(session, row, self.policy, row.sent_at, case=cases.get(row.case_id))
-                recorded += 1
-        return recorded
+        return len(rows)
 
     def _retry_later(self, outbox_id: int, reason: str, now: dt.datetime) -> None:
         with self.db.transaction() as session:
@@ -394,8 +409,9 @@ def _taken(session: Session, ids: list[int]) -> list[OutboxMessage]:
         .values(delivery_recorded_at=utcnow())
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)))
-    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(taken)).order_by(OutboxMessage.id))
-    return list(rows) if taken else []
+    if not taken:
+        return []
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(taken)).order_by(OutboxMessage.id)))
 
 
 def _load_cases(session: Session, case_ids: set[int]) -> dict[int, Case]:

@@ -276,3 +276,42 @@ def test_two_senders_running_at_once_never_send_a_row_twice(db, make_case, smtp_
     with db.sessions() as session:
         statuses = Counter(session.scalars(select(OutboxMessage.status)))
     assert statuses == {OutboxStatus.SENT: 60}
+
+
+def test_a_case_hears_of_a_send_its_sender_died_before_recording_dated_when_it_was_sent(db, outbox_settings, make_case,
+                                                                                      smtp_server):
+    queued = queue_ack(db, make_case(), outbox_settings)
+    sent_at = NOW - dt.timedelta(minutes=3)
+    with db.transaction() as session:  # as a sender left it, killed between the 250's record and the batch's
+        session.get_one(OutboxMessage, queued.id).status = OutboxStatus.SENT
+        session.get_one(OutboxMessage, queued.id).sent_at = sent_at
+    assert drain(smtp_sender(db, smtp_server, outbox_settings)) == 0  # nothing to send again
+    assert smtp_server.received == []
+    with db.sessions() as session:
+        case = session.get_one(Case, queued.case_id)
+        assert case.acknowledged_at == sent_at
+        ack = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == ClockKind.ACK_STAGE1))
+        assert ack.met_at == sent_at
+        told = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                        CaseEvent.action == "acknowledgement_sent")).all()
+        assert [event.at for event in told] == [sent_at]
+        assert session.get_one(OutboxMessage, queued.id).delivery_recorded_at is not None
+    assert smtp_sender(db, smtp_server, outbox_settings).record_deliveries() == 0  # once only
+
+
+def test_a_delivery_that_cannot_be_recorded_waits_without_holding_up_the_others(db, outbox_settings, make_case,
+                                                                              smtp_server):
+    good = queue_ack(db, make_case("CMP-2026-000123"), outbox_settings, to="sam@example.net")
+    bad = queue_ack(db, make_case("CMP-2026-000124", email="kim@example.net"), outbox_settings, to="kim@example.net")
+    with db.transaction() as session:
+        for outbox_id in (good.id, bad.id):
+            session.get_one(OutboxMessage, outbox_id).status = OutboxStatus.SENT
+            session.get_one(OutboxMessage, outbox_id).sent_at = NOW
+        session.get_one(OutboxMessage, bad.id).kind = "no-such-kind"  # its case cannot be told what was sent
+    sender = smtp_sender(db, smtp_server, outbox_settings)
+    assert sender.record_deliveries() == 1
+    assert sender.record_deliveries() == 0  # the bad row is tried again, and fails again, alone
+    assert row(db, good.id).delivery_recorded_at is not None and row(db, bad.id).delivery_recorded_at is None
+    with db.sessions() as session:
+        assert session.get_one(Case, good.case_id).acknowledged_at == NOW
+        assert session.get_one(Case, bad.case_id).acknowledged_at is None
