@@ -112,13 +112,17 @@ def _assignments(source: str) -> dict[str, object]:
     """A script's module-level ``name = <literal>`` (or ``name: type = <literal>``) assignments."""
     found = {}
     for node in ast.parse(source).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        for target in targets:
-            if isinstance(target, ast.Name) and node.value is not None:
-                try:
-                    found[target.id] = ast.literal_eval(node.value)
-                except ValueError:
-                    continue
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        else:
+            continue
+        for target in (target for target in targets if isinstance(target, ast.Name)):
+            try:
+                found[target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue  # not a literal (a computed name): not a revision
     return found
 
 
