@@ -175,22 +175,38 @@ def smtp_floor(smtp: SmtpTestServer, count: int) -> float:
 
 # -- the worker --------------------------------------------------------------------------------
 
+# `intake run --once` (cli.main, as `python -m cli` runs it), printing its own peak resident memory as it
+# exits ("VmHWM: N kB"). Not wait4's ru_maxrss: a child's ru_maxrss includes its parent's high-water mark
+# at the fork (exec records the old mm's), and this script holds the whole seeded mailbox at once.
+WORKER = """
+import atexit, sys
+from cli import main
+
+def report():
+    with open("/proc/self/status") as status:
+        sys.stderr.write("".join(line for line in status if line.startswith("VmHWM:")))
+
+atexit.register(report)
+sys.exit(main(["run", "--once"]))
+"""
+
+
 def run_workers(config: Path, workers: int) -> tuple[float, list[int], list[str]]:
     """Start ``workers`` `intake run --once` processes together; seconds until the last ends, each one's
-    peak RSS (KB, from wait4's rusage of that child alone) and the summary line each printed."""
+    peak RSS (KB, as the worker reports it of itself) and the summary line each printed."""
     env = {**os.environ, "INTAKE_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
     outputs = [(tempfile.TemporaryFile(), tempfile.TemporaryFile()) for _ in range(workers)]
     started = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "cli", "run", "--once"], cwd=REPO, env=env, stdout=out,
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER], cwd=REPO, env=env, stdout=out,
                               stderr=err) for out, err in outputs]
     peaks, lines = [], []
     for proc, (out, err) in zip(procs, outputs):
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        peaks.append(usage.ru_maxrss)
+        proc.wait()
         out.seek(0), err.seek(0)
+        errors = err.read().decode()
         if proc.returncode != 0:
-            raise SystemExit(f"worker exited {proc.returncode}:\n{err.read().decode()[-3000:]}")
+            raise SystemExit(f"worker exited {proc.returncode}:\n{errors[-3000:]}")
+        peaks.append(next(int(line.split()[1]) for line in errors.splitlines() if line.startswith("VmHWM:")))
         lines.append(out.read().decode().strip())
     return time.perf_counter() - started, peaks, lines
 
