@@ -20,6 +20,7 @@ from classifier import Classification, RuleHit
 from core.settings import Settings
 from tests.mail import deliver, make_mail, new_maildir
 from tests.web.conftest import serving, signed_in
+from tests.web.test_screenshots import _axe_violations
 
 GIVEN = {
     "tablets": Classification("complaint", 0.99, frozenset(), "given", checks=frozenset({"safeguarding"}),
@@ -71,6 +72,7 @@ def test_a_check_is_a_line_with_its_rule_and_the_urgent_flags_rule_is_inert_text
     expect(line).to_contain_text("to check")
     expect(page.locator(".case-summary dd").first).to_have_text("open")  # not held
     expect(page.locator(".classified").first).to_contain_text("SG_SAVING_TABLETS (safeguarding): 'saving my tablets'")
+    assert _axe_violations(page) == []  # the Confirm and Dismiss buttons' names begin with what they show
 
     page.goto(f"{server.url}/cases/{references['urgent']}")
     flagged = page.locator(".flagged-by[data-flag=safeguarding]")
@@ -95,7 +97,7 @@ def test_staff_confirm_one_check_and_dismiss_another(page, cases):
     server, references = cases
     signed_in(page, server, "bob@landlord.org")
     page.goto(f"{server.url}/cases/{references['tablets']}")
-    page.get_by_role("button", name="Confirm: possible safeguarding concern").click()
+    page.get_by_role("button", name="Confirm: make it a flag (possible safeguarding concern)").click()
     expect(page.get_by_role("status")).to_contain_text("reclassified")
     line = page.locator(".check-line[data-flag=safeguarding]")
     expect(line).to_contain_text("confirmed: now a flag")
@@ -104,7 +106,7 @@ def test_staff_confirm_one_check_and_dismiss_another(page, cases):
     assert line.get_by_role("button").count() == 0
 
     page.goto(f"{server.url}/cases/{references['boiler']}")
-    page.get_by_role("button", name="Dismiss: possible emergency hazard").click()
+    page.get_by_role("button", name="Dismiss (possible emergency hazard)").click()
     expect(page.get_by_role("status")).to_contain_text("reclassified")
     line = page.locator(".check-line[data-flag=emergency_hazard]")
     expect(line).to_contain_text("dismissed")
