@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("intake")
 PROCESS_JOB = "process"
 PROCESS_SECONDS = 5.0  # the process job's interval at most; a poll that stores something wakes it at once
+ONCE_IDLE_SECONDS = 2.0  # `run --once` without a source's lease helps its holder until nothing new for this long
+ONCE_IDLE_PAUSE = 0.1
 SEND_SECONDS = 5.0  # the send job's interval at least; processing that queues rows wakes it at once
 CLOCKS_MINUTES = 15
 WAIT_SLICE = 5.0  # seconds: the longest single wait (for mail, for a wake), so a stop is seen within it
@@ -96,6 +98,8 @@ class Service:
             log.info("source %s is polled by another worker now: not polled by this run", source.name)
         stop = self.stopping.is_set
         items = _drain(lambda: self._poll(sources) + self.runner.process_waiting(stop=stop), stop)
+        if len(sources) < len(self.runner.sources):
+            items += self._process_while_stored_elsewhere(stop)
         queued_by = utcnow()  # everything processing queued; a row tried and rescheduled waits for the next run
         return {
             "items": items,
@@ -103,6 +107,21 @@ class Service:
             "printed": _drain(lambda: self.printer.run_once(due_by=queued_by), stop),
             "clocks": watch_clocks(self.db) if not stop() and self.holds_lease(CLOCKS) else 0,
         }
+
+    def _process_while_stored_elsewhere(self, stop: Callable[[], bool]) -> int:
+        """`run --once` in a worker that does not hold every source's lease: the holder may still be
+        storing mail, which is this worker's to process too (two workers started together share the
+        processing, not only what was stored when the second looked). Process what arrives, a batch at a
+        time, until nothing has been waiting for ``ONCE_IDLE_SECONDS`` (a holder running as a service
+        never ends this run: its mail stops arriving and so does this)."""
+        done, idle_since = 0, time.monotonic()
+        while not stop() and time.monotonic() - idle_since < ONCE_IDLE_SECONDS:
+            finished = self.runner.process_waiting(stop=stop)
+            if finished:
+                done, idle_since = done + finished, time.monotonic()
+            else:
+                time.sleep(ONCE_IDLE_PAUSE)
+        return done
 
     def _poll(self, sources: list[Source]) -> int:
         """Poll each source whose lease this worker still holds (renewed as it goes)."""
