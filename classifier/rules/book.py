@@ -22,6 +22,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 try:  # Python 3.11+
     from re import _constants as sre, _parser as sre_parse
@@ -218,41 +219,34 @@ def _alternatives(pattern: str) -> list[str]:
 
 def _split_top(pattern: str) -> list[str]:
     """The pattern split at its top-level ``|`` (not inside a group or a character class, not escaped)."""
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 1
-        elif c == "[":
-            i = _class_end(pattern, i)
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
+    parts, start = [], 0
+    for i, c, depth in _structure(pattern):
+        if c == "|" and depth == 0:
             parts.append(pattern[start:i])
             start = i + 1
-        i += 1
     return parts + [pattern[start:]]
 
 
 def _group_end(pattern: str) -> int | None:
     """The index of the ``)`` closing the group that opens at index 0."""
+    return next((i for i, c, depth in _structure(pattern) if c == ")" and depth == 0), None)
+
+
+def _structure(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """Each character of the pattern that is neither escaped nor inside a character class, with its index
+    and the depth of groups open after it (a ``(`` counts in its own depth, a ``)`` no longer does)."""
     depth, i = 0, 0
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
-            i += 1
-        elif c == "[":
-            i = _class_end(pattern, i)
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(pattern, i) + 1
+            continue
+        depth += (c == "(") - (c == ")")
+        yield i, c, depth
         i += 1
-    return None
 
 
 def _class_end(pattern: str, start: int) -> int:
