@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import fcntl
 import os
+import sqlite3
+import time
 from importlib.resources import files
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,11 +48,28 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL, foreign keys and a 30 s busy wait on every connection."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    _wal(cursor)
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _wal(cursor, tries: int = 100, pause: float = 0.05) -> None:
+    """The journal mode set to WAL (only when it is not WAL already). Reading or setting it can meet a
+    lock SQLite does not wait for (another connection closing the database checkpoints it), so workers
+    opening one database at the same moment could fail with "database is locked": it is tried again,
+    for up to ``tries`` x ``pause`` seconds, before the error is let through."""
+    for attempt in range(tries):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(pause)
 
 
 # pg_advisory_xact_lock's key for "migrating this database" (any fixed bigint; ours spells "intake").
